@@ -1,0 +1,1 @@
+"""Shared machinery used by every stage: errors, registries, journals, dataset I/O."""
