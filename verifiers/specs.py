@@ -38,7 +38,7 @@ SCORE_READERS: dict[str, str] = {
     "internlm2_get_score": "`model.get_score(tokenizer, chat)` (remote code, reward at the last token)",
     "inform_head": "custom 2-layer MLP head at the last non-pad token",
     "qwen_math_rm": "`outputs[0]` of the remote-code ORM at the end of the chat",
-    "gpm_preference": "sigmoid of the preference score against the mean of the problem's other samples",
+    "gpm_preference": "mean over the problem's other samples of sigmoid(s(i,j)/tau), s skew-symmetric",
     "prm_step_softmax": "softmax P(positive) at each `<extra_0>` step separator; min/max/avg over steps",
     "implicit_prm_logratio": "beta * cumulative log(pi/pi_ref) at each step end; min/max/avg over steps",
     "verdict_last_line": "strict True/False on the judge's last line (1.0 / 0.0; otherwise null)",
