@@ -1,0 +1,467 @@
+"""Equivalence of two parsed answers (runs inside a bounded worker: it may call sympy freely).
+
+Structures: answer lists and sets compare unordered, tuples and intervals ordered with their
+brackets, matrices element-wise (a column vector equals the same tuple), relations by their
+normalized difference, expressions numerically and then symbolically.
+"""
+from __future__ import annotations
+
+import sympy as sp
+
+from .latex_parse import Matrix, Rel, Seq, SetOf, TooLarge, Tup, Union, parse_answer
+
+REL_TOL = 1e-6
+ABS_TOL = 1e-13
+_RNG_POINTS = [sp.Rational(n, d) for n, d in ((7, 5), (13, 11), (23, 7), (5, 17), (31, 9), (2, 3))]
+
+
+def _is_symbol_like(e) -> bool:
+    from sympy.core.function import AppliedUndef
+
+    return isinstance(e, sp.Symbol) or isinstance(e, AppliedUndef)
+
+
+def _is_label(e) -> bool:
+    """A name on the left of '=' or ':' ("x", "f(n)", "Sequence 2", "(f(n), g(n))")."""
+    if _is_symbol_like(e):
+        return True
+    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number and isinstance(e.args[1], sp.Symbol) \
+            and len(e.args[1].name) >= 3:
+        return True
+    if isinstance(e, sp.Expr) and not isinstance(e, sp.Add) and e.free_symbols and not e.atoms(sp.Number) - {
+            sp.Integer(-1)} and all(len(s.name) == 1 and s.name.isupper() for s in e.free_symbols):
+        return True  # AB = 4, NO/BO = 1/sqrt(6), |AB| = 1: named lengths and ratios
+    return isinstance(e, Tup) and all(_is_symbol_like(x) for x in e.items)
+
+
+def _strip_label(node):
+    """'x = 5' / 'Paolo: 18' / 'f(x) = 2x' as a list item -> its value (lhs names a thing)."""
+    if isinstance(node, Rel) and node.ops[0] in ("=", ":", "in") and _is_label(node.exprs[0]):
+        node = _single(node)
+        if len(node.ops) == 1 and node.ops[0] in ("=", ":", "in"):
+            return node.exprs[-1]
+    return node
+
+
+def _flatten(node) -> list:
+    items = node.items if isinstance(node, (Seq, SetOf)) else [node]
+    out = []
+    for item in items:
+        stripped = _strip_label(item)
+        if len(items) == 1 and stripped is not item and isinstance(item.exprs[0], Tup) and isinstance(stripped, Tup) \
+                and len(stripped.items) == len(item.exprs[0].items):
+            out.extend(stripped.items)  # (f(n), g(n)) = (n, 1) names two answers
+        elif isinstance(stripped, Seq):
+            out.extend(_flatten(stripped))
+        else:
+            out.append(stripped)
+    return out
+
+
+def _numeric(e: sp.Expr):
+    try:
+        v = sp.N(e, 30)
+    except (TypeError, ValueError, ZeroDivisionError):
+        return None
+    if v.has(sp.zoo, sp.nan) or v.free_symbols:
+        return None
+    return v
+
+
+def _close(a, b, rel=REL_TOL) -> bool:
+    try:
+        if a.is_infinite or b.is_infinite:
+            return bool(a == b)
+        diff = abs(complex(a) - complex(b))
+        scale = max(abs(complex(a)), abs(complex(b)))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return diff <= ABS_TOL or diff <= rel * scale
+
+
+def _rounded_match(exact: sp.Expr, written: sp.Expr) -> bool:
+    """85.71 for 600/7: ``written`` is a decimal with k>=2 places and ``exact`` rounds to it."""
+    if not (isinstance(written, sp.Expr) and written.is_Rational and _terminates(written, 6)):
+        return False
+    places = _places(written)
+    if places < 2:
+        return False
+    if isinstance(exact, sp.Expr) and exact.is_Rational and _terminates(exact, 6):
+        # A short exact decimal (2.5, 1/8) must be matched exactly, unless it has more places
+        # than the written value (2.653 m written as 2.65).
+        if _places(exact) <= places:
+            return False
+    g = _numeric(exact)
+    if g is None or not g.is_real:
+        return False
+    return abs(g - written) <= sp.Rational(1, 2) * sp.Rational(1, 10**places) * (1 + sp.Rational(1, 10**9))
+
+
+def _places(q: sp.Rational) -> int:
+    return next(k for k in range(7) if _terminates(q, k))
+
+
+def _terminates(q: sp.Rational, places: int) -> bool:
+    return (q * 10**places).is_Integer
+
+
+def expr_equal(a, b, pred_text: str | None = None, percent: bool = False, degrees: bool = False,
+               gold_text: str | None = None) -> bool:
+    if not isinstance(a, sp.Basic) or not isinstance(b, sp.Basic):
+        return False
+    if a == b:
+        return True
+    if isinstance(a, sp.Expr) and isinstance(b, sp.Expr):
+        free = a.free_symbols | b.free_symbols
+        if not free:
+            va, vb = _numeric(a), _numeric(b)
+            if va is not None and vb is not None:
+                if _close(va, vb) or _rounded_match(a, b) or _rounded_match(b, a):
+                    return True
+                if percent and (_close(va, vb * 100) or _close(va * 100, vb) or _rounded_match(a * 100, b)
+                                or _rounded_match(b * 100, a) or _rounded_match(a, b * 100) or _rounded_match(b, a * 100)):
+                    return True
+                if degrees and (_close(va, vb * sp.pi / 180) or _close(va * sp.pi / 180, vb)):
+                    return True
+                return False
+        verdict = _random_points(a, b, free)
+        if verdict is not None:
+            return verdict
+        try:
+            return sp.simplify(a - b) == 0
+        except (TypeError, ValueError, NotImplementedError, AttributeError):
+            return False
+    return False
+
+
+def _random_points(a, b, free) -> bool | None:
+    """Compare at rational points: any clear mismatch -> False; agreement everywhere -> True."""
+    from sympy.core.function import AppliedUndef
+
+    if a.atoms(AppliedUndef) or b.atoms(AppliedUndef):
+        return None
+    symbols = sorted(free, key=str)
+    agreed = 0
+    for shift in range(4):
+        point = {s: _RNG_POINTS[(i + shift) % len(_RNG_POINTS)] + i for i, s in enumerate(symbols)}
+        va, vb = _numeric(a.subs(point)), _numeric(b.subs(point))
+        if va is None or vb is None:
+            continue
+        if not _close(va, vb, rel=1e-9):
+            return False
+        agreed += 1
+    return True if agreed >= 3 else None
+
+
+def _ratio_constant(d1, d2, positive: bool) -> bool:
+    """d1 = c * d2 for one constant c (c > 0 when positive is set)."""
+    if not isinstance(d1, sp.Expr) or not isinstance(d2, sp.Expr):
+        return False
+    if d2 == 0:
+        return d1 == 0
+    free = sorted(d1.free_symbols | d2.free_symbols, key=str)
+    ratios = []
+    for shift in range(4):
+        point = {s: _RNG_POINTS[(i + shift) % len(_RNG_POINTS)] + i for i, s in enumerate(free)}
+        v1, v2 = _numeric(d1.subs(point)), _numeric(d2.subs(point))
+        if v1 is None or v2 is None or v2 == 0:
+            continue
+        ratios.append(complex(v1 / v2))
+    if len(ratios) < 3:
+        try:
+            r = sp.simplify(d1 / d2)
+            return bool(r.is_number and r != 0 and (not positive or r.is_positive))
+        except (TypeError, ValueError, NotImplementedError):
+            return False
+    r0 = ratios[0]
+    if abs(r0) < 1e-12 or any(abs(r - r0) > 1e-7 * max(1, abs(r0)) for r in ratios):
+        return False
+    return (r0.real > 0) if positive else True
+
+
+_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
+
+
+def _relation_form(rel: Rel):
+    """Single relation -> (op, difference) with op in {=, !=, >, >=}: lhs op rhs <=> diff op 0."""
+    lhs, op, rhs = rel.exprs[0], rel.ops[0], rel.exprs[-1]
+    if not isinstance(lhs, sp.Expr) or not isinstance(rhs, sp.Expr):
+        return None
+    if op in ("<", "<="):
+        return _FLIP[op], rhs - lhs
+    return op, lhs - rhs
+
+
+def _as_interval(node):
+    """'a <= x < b', 'x > 5', 'x in [a,b]' -> Tup interval form, else None."""
+    if not isinstance(node, Rel):
+        return None
+    if node.ops == ["in"]:
+        return node.exprs[1] if isinstance(node.exprs[1], (Tup, Union)) else None
+    ex, ops = node.exprs, node.ops
+    lower, upper = ("<", "<="), (">", ">=")
+    if len(ops) == 2 and _is_symbol_like(ex[1]) and _constant(ex[0]) and _constant(ex[2]):
+        if ops[0] in lower and ops[1] in lower:
+            return Tup([ex[0], ex[2]], "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]")
+        if ops[0] in upper and ops[1] in upper:
+            return Tup([ex[2], ex[0]], "(" if ops[1] == ">" else "[", ")" if ops[0] == ">" else "]")
+    if len(ops) == 1 and ops[0] in lower + upper:
+        var, val, op = ex[0], ex[1], ops[0]
+        if not isinstance(var, sp.Symbol):
+            var, val, op = ex[1], ex[0], _FLIP[op]
+        if isinstance(var, sp.Symbol) and _constant(val):
+            if op in lower:
+                return Tup([-sp.oo, val], "(", ")" if op == "<" else "]")
+            return Tup([val, sp.oo], "(" if op == ">" else "[", ")")
+    return None
+
+
+def _constant(e) -> bool:
+    return isinstance(e, sp.Expr) and not e.free_symbols
+
+
+def _to_set(node):
+    """A sympy Set for interval-like answers (intervals, unions, inequalities, 'or' lists), else None."""
+    if isinstance(node, Tup) and len(node.items) == 2 and all(_constant(x) for x in node.items):
+        lo, hi = node.items
+        if not (lo.is_real or lo.is_infinite) or not (hi.is_real or hi.is_infinite):
+            return None
+        return sp.Interval(lo, hi, node.left == "(", node.right == ")")
+    if isinstance(node, SetOf) and all(_constant(x) for x in node.items):
+        return sp.FiniteSet(*node.items)
+    if isinstance(node, Union):
+        parts = [_to_set(x) for x in node.parts]
+        if any(x is None for x in parts):
+            return None
+        return sp.Union(*parts) if node.op == "cup" else sp.Intersection(*parts)
+    if isinstance(node, Rel):
+        interval = _as_interval(node)
+        if interval is not None:
+            return _to_set(interval)
+        if len(node.ops) == 1 and node.ops[0] in ("=", "!=") and isinstance(node.exprs[0], sp.Symbol) \
+                and _constant(node.exprs[1]):
+            point = sp.FiniteSet(node.exprs[1])
+            return point if node.ops[0] == "=" else sp.Complement(sp.Reals, point)
+        return None
+    if isinstance(node, Seq) and any(isinstance(x, Rel) for x in node.items):
+        parts = [_to_set(x) for x in node.items]
+        return None if any(x is None for x in parts) else sp.Union(*parts)
+    return None
+
+
+def _sets_equal(g, p) -> bool | None:
+    """Compare as point sets when one side reads as a set of reals; None when that does not apply."""
+    setlike = (Union, Rel)
+    if not (isinstance(g, setlike) or isinstance(p, setlike) or _rel_seq(g) or _rel_seq(p)):
+        return None
+    sg, sp_ = _to_set(g), _to_set(p)
+    if sg is None or sp_ is None:
+        return None
+    return bool(sg == sp_) or bool(sp.simplify(sp.SymmetricDifference(sg, sp_)) == sp.EmptySet)
+
+
+def _rel_seq(node) -> bool:
+    return isinstance(node, Seq) and any(isinstance(x, Rel) and x.ops[0] != "=" for x in node.items)
+
+
+def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degrees: bool = False) -> bool:
+    if isinstance(g, sp.MatrixBase):
+        g = Matrix(g.tolist())
+    if isinstance(p, sp.MatrixBase):
+        p = Matrix(p.tolist())
+    if isinstance(g, Seq) and len(g.items) == 1:
+        g = g.items[0]
+    if isinstance(p, Seq) and len(p.items) == 1:
+        p = p.items[0]
+    if isinstance(g, Rel):
+        g = _single(g)
+    if isinstance(p, Rel):
+        p = _single(p)
+    as_sets = _sets_equal(g, p)
+    if as_sets:
+        return True
+    # Collections: answer lists and sets are unordered.
+    g_coll = isinstance(g, (Seq, SetOf))
+    p_coll = isinstance(p, (Seq, SetOf))
+    if g_coll or p_coll:
+        if isinstance(g, SetOf) and isinstance(p, Tup) or isinstance(p, SetOf) and isinstance(g, Tup):
+            return False  # {1,3} is not the ordered pair (3,1)
+        gi = _flatten(g) if g_coll else _flatten(Seq([g]))
+        pi = _flatten(p) if p_coll else _flatten(Seq([p]))
+        if len(gi) == 1 and len(pi) == 1:
+            return values_equal(gi[0], pi[0], pred_text, percent, degrees)
+        if len(gi) != len(pi):
+            # "(1, 2)" against the list "1, 2": a parenthesised pair may list the answers.
+            if len(gi) == 1 and isinstance(gi[0], Tup) and gi[0].left == "(" and gi[0].right == ")":
+                gi = gi[0].items
+            elif len(pi) == 1 and isinstance(pi[0], Tup) and pi[0].left == "(" and pi[0].right == ")":
+                pi = pi[0].items
+        return _unordered_equal(gi, pi, degrees)
+    if isinstance(g, Rel) or isinstance(p, Rel):
+        return _relation_equal(g, p, pred_text, percent, degrees)
+    if isinstance(g, Tup) and isinstance(p, Tup):
+        return (g.left, g.right) == (p.left, p.right) and _ordered_equal(g.items, p.items, degrees)
+    if isinstance(g, Matrix) or isinstance(p, Matrix):
+        return _matrix_equal(g, p)
+    if isinstance(g, Union) or isinstance(p, Union):
+        if isinstance(g, Union) and isinstance(p, Union) and g.op == p.op:
+            return _unordered_equal(g.parts, p.parts)
+        return False
+    if isinstance(g, Tup) or isinstance(p, Tup):
+        return False
+    return expr_equal(g, p, pred_text, percent, degrees)
+
+
+def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
+    if isinstance(g, Rel) and isinstance(p, Rel):
+        if g.ops[0] == "=" and p.ops[0] == "=" and len(g.ops) == 1 and len(p.ops) == 1:
+            gl, pl = g.exprs[0], p.exprs[0]
+            if _is_label(gl) and _is_label(pl):
+                return _same_name(gl, pl) and _rhs_equal(gl, g.exprs[1], pl, p.exprs[1], pred_text, percent)
+            fg, fp = _relation_form(g), _relation_form(p)
+            return bool(fg and fp) and _ratio_constant(fg[1], fp[1], positive=False)
+        if g.ops[0] in ("in", ":") or p.ops[0] in ("in", ":"):
+            return g.ops == p.ops and _ordered_equal(g.exprs, p.exprs, degrees)
+        if len(g.ops) != 1 or len(p.ops) != 1:
+            return g.ops == p.ops and _ordered_equal(g.exprs, p.exprs, degrees)
+        fg, fp = _relation_form(g), _relation_form(p)
+        if not fg or not fp or fg[0] != fp[0]:
+            return False
+        return _ratio_constant(fg[1], fp[1], positive=fg[0] not in ("!=", "="))
+    # One side is a relation, the other a value: 'x = 5' vs '5', 'y + 1 = 2x' vs '2x - 1'.
+    rel, val, rel_is_gold = (g, p, True) if isinstance(g, Rel) else (p, g, False)
+    if rel.ops[0] in ("=", ":", "in") and _is_label(rel.exprs[0]):
+        value = rel.exprs[-1] if len(rel.ops) == 1 else Rel(rel.exprs[1:], rel.ops[1:])
+        return values_equal(value, val, pred_text, percent, degrees) if rel_is_gold \
+            else values_equal(val, value, pred_text, percent, degrees)
+    if rel.ops == ["="] and isinstance(val, sp.Expr) and all(isinstance(x, sp.Expr) for x in rel.exprs):
+        extra = (rel.exprs[0].free_symbols | rel.exprs[1].free_symbols) - val.free_symbols
+        if len(extra) == 1:  # the equation defines the one variable the value leaves out
+            solutions = sp.solve(sp.Eq(rel.exprs[0], rel.exprs[1]), next(iter(extra)))
+            return len(solutions) == 1 and expr_equal(solutions[0], val)
+    return False
+
+
+def _single(rel: Rel):
+    """A chain 'x = 5+5+1 = 11' keeps its first and last sides; '... = 1/3 approx 0.33' drops the estimate."""
+    if "approx" in rel.ops:
+        k = rel.ops.index("approx")
+        if k == 0 and _is_label(rel.exprs[0]):
+            rel = Rel(rel.exprs, ["="] + rel.ops[1:])
+            if "approx" in rel.ops:
+                k = rel.ops.index("approx")
+                rel = Rel(rel.exprs[: k + 1], rel.ops[:k])
+        elif k == 0:
+            return rel.exprs[0]
+        else:
+            rel = Rel(rel.exprs[: k + 1], rel.ops[:k])
+    if len(rel.ops) == 1 and rel.ops[0] == ":" and _is_ratio(rel):
+        return rel.exprs[0] / rel.exprs[1]
+    if all(op == "=" for op in rel.ops) and _constant(rel.exprs[0]) and _constant(rel.exprs[-1]):
+        return rel.exprs[-1]  # "1/2 = 10/9" written as a chain of evaluations: the last value
+    if len(rel.ops) > 1 and all(op == "=" for op in rel.ops):
+        return Rel([rel.exprs[0], rel.exprs[-1]], ["="])
+    return rel
+
+
+def _is_ratio(rel: Rel) -> bool:
+    a, b = rel.exprs
+    return (isinstance(a, sp.Expr) and isinstance(b, sp.Expr) and a.is_number and b.is_number and b != 0
+            and not _is_label(a))
+
+
+def _same_name(a, b) -> bool:
+    if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
+        return a == b
+    return type(a) is type(b) or (getattr(a, "func", None) == getattr(b, "func", None))
+
+
+def _rhs_equal(gl, gr, pl, pr, pred_text, percent) -> bool:
+    """f(x) = 2x vs f(t) = 2t: rename the function's arguments before comparing."""
+    if not isinstance(gl, sp.Symbol) and not isinstance(pl, sp.Symbol):
+        if len(gl.args) != len(pl.args):
+            return False
+        mapping = {pa: ga for pa, ga in zip(pl.args, gl.args) if isinstance(pa, sp.Symbol)}
+        if isinstance(pr, sp.Basic):
+            pr = pr.xreplace(mapping)
+    return values_equal(gr, pr, pred_text, percent)
+
+
+def _ordered_equal(a: list, b: list, degrees: bool = False) -> bool:
+    return len(a) == len(b) and all(values_equal(x, y, degrees=degrees) for x, y in zip(a, b))
+
+
+def _dedupe(items: list, degrees: bool) -> list:
+    out = []
+    for x in items:
+        if not any(values_equal(x, y, degrees=degrees) for y in out):
+            out.append(x)
+    return out
+
+
+def _unordered_equal(a: list, b: list, degrees: bool = False) -> bool:
+    if len(a) != len(b) and len(a) <= 40 and len(b) <= 40:
+        a, b = _dedupe(a, degrees), _dedupe(b, degrees)  # a repeated solution is still the same set
+    if len(a) != len(b):
+        return False
+    remaining = list(b)
+    for x in a:
+        for k, y in enumerate(remaining):
+            if values_equal(x, y, degrees=degrees):
+                del remaining[k]
+                break
+        else:
+            return False
+    return True
+
+
+def _matrix_equal(g, p) -> bool:
+    def cells(node):
+        if isinstance(node, Matrix):
+            return node.rows
+        if isinstance(node, Tup) and node.left == "(":
+            return [[x] for x in node.items]
+        return None
+
+    a, b = cells(g), cells(p)
+    if a is None or b is None:
+        return False
+    if isinstance(g, Tup) or isinstance(p, Tup):  # a tuple equals a row or a column vector
+        a = [x for row in a for x in row] if len(a) == 1 or len(a[0]) == 1 else None
+        b = [x for row in b for x in row] if b and (len(b) == 1 or len(b[0]) == 1) else None
+        return a is not None and b is not None and _ordered_equal(a, b)
+    return len(a) == len(b) and all(_ordered_equal(r, s) for r, s in zip(a, b))
+
+
+def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent: bool = False,
+                  degrees: bool = False) -> tuple[bool | None, str]:
+    """Entry point used by the worker: normalized strings in, (verdict, detail) out."""
+    try:
+        g = parse_answer(gold)
+    except TooLarge as exc:
+        return False, f"gold too large: {exc}"
+    except ValueError as exc:
+        return (_loose_text(gold) == _loose_text(pred)), f"gold not parsed ({exc}); compared as text"
+    try:
+        p = parse_answer(pred)
+    except TooLarge as exc:
+        return False, f"prediction too large: {exc}"
+    except ValueError as exc:
+        return (_loose_text(gold) == _loose_text(pred)), f"prediction not parsed ({exc}); compared as text"
+    pred_text = pred if not isinstance(p, (Seq, Tup, SetOf, Rel)) else None
+    try:
+        g = _single(g) if isinstance(g, Rel) else g
+        p = _single(p) if isinstance(p, Rel) else p
+        if isinstance(g, sp.Expr) and isinstance(p, sp.Expr) and not isinstance(g, sp.MatrixBase) \
+                and not isinstance(p, sp.MatrixBase):
+            return expr_equal(g, p, pred_text, gold_percent or pred_percent, degrees, gold), "compared"
+        return values_equal(g, p, pred_text, gold_percent or pred_percent, degrees), "compared"
+    except TooLarge as exc:
+        return False, f"too large: {exc}"
+    except (TypeError, ValueError, AttributeError, ZeroDivisionError, NotImplementedError, RecursionError) as exc:
+        return None, f"comparison failed: {type(exc).__name__}"
+
+
+def _loose_text(s: str) -> str:
+    return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "+-*/^=<>().,[]{}:")
+

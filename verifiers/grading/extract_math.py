@@ -1,0 +1,204 @@
+"""Find the final answer a math response commits to.
+
+Precedence, strongest commitment first:
+1. the last ``\\boxed{..}`` / ``\\fbox{..}`` (boxes side by side, joined by commas or
+   "and", form one multi-part answer);
+2. the last answer phrase: "The final answer is X", "Final Answer: X", "**Answer:** X",
+   "The answer is: X", "Answer: X";
+3. a GSM8K-style closing line "#### X" or "A: X";
+4. a math span closing the response (``... is $X$.`` as the last thing written).
+A response matching none of these has no answer (None): we never fall back to
+"the last number in the text", which would grade a reasoning step as the answer.
+Everything here is linear-time string scanning; no regex can backtrack badly.
+"""
+from __future__ import annotations
+
+import re
+
+_BOX_RE = re.compile(r"\\(?:boxed|fbox|framebox)\s*")
+_BOX_JOIN_GAP_RE = re.compile(
+    r"^(?:\s|[,;&$]|\\\\|\\quad|\\qquad|\\text\{[^{}]{0,40}\}|\band\b|\bor\b|\\\]|\\\[|\\\(|\\\)"
+    r"|[A-Za-z](?:_\{?\w{1,3}\}?)?\s*=)*$"
+)
+_ANSWER_PHRASE_RE = re.compile(
+    r"(?:final\s+answer\s*(?:is|:|=)?|the\s+answer\s+is\s*:?|\banswer\s*(?:is\s*)?:|\banswer\s*(?=\$|\\\[|\\\())"
+    r"(?:\s|\*|#|:)*",
+    re.I,
+)
+_GSM_RE = re.compile(r"(?:^|\n)\s*(?:####|A\s*:)\s*([^\n]+)\s*$")
+_SENTENCE_END_RE = re.compile(r"(?<!\d)\.(?:\s|$)|\.\s+(?=[A-Z])|\n")
+_MAX_ANSWER_CHARS = 1000
+
+
+def find_boxes(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, content) for every well-formed box; an unbalanced box is skipped."""
+    boxes = []
+    for m in _BOX_RE.finditer(text):
+        i = m.end()
+        if i < len(text) and text[i] == "{":
+            depth, j = 0, i
+            while j < len(text):
+                c = text[j]
+                if c == "\\":
+                    j += 2
+                    continue
+                if c == "{":
+                    depth += 1
+                elif c == "}":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                j += 1
+            if j >= len(text):
+                continue  # unbalanced: not a committed answer
+            boxes.append((m.start(), j + 1, text[i + 1 : j]))
+        else:  # "\boxed 5"
+            tok = re.match(r"[^\s$.,]+", text[i:])
+            if tok and m.end() > m.start() + 1 and text[m.start() + 6 : m.start() + 7].isspace():
+                boxes.append((m.start(), i + tok.end(), tok.group(0)))
+    return boxes
+
+
+def _last_boxed(text: str) -> str | None:
+    boxes = [b for b in find_boxes(text) if b[2].strip()]
+    if not boxes:
+        return None
+    group = [boxes[-1]]
+    for prev in reversed(boxes[:-1]):
+        gap = text[prev[1] : group[0][0]]
+        if len(gap) > 60 or "\n\n" in gap or not _BOX_JOIN_GAP_RE.match(gap):
+            break
+        group.insert(0, prev)
+    return ", ".join(b[2].strip() for b in group)
+
+
+def _leading_math(tail: str) -> str | None:
+    """The math span a tail starts with ("$5$ because..." -> "5")."""
+    for opener, closer in (("$$", "$$"), ("$", "$"), (r"\[", r"\]"), (r"\(", r"\)")):
+        if tail.startswith(opener):
+            end = tail.find(closer, len(opener))
+            while end > 0 and tail[end - 1] == "\\" and closer == "$":  # an escaped \$ is currency
+                end = tail.find(closer, end + 1)
+            if end > len(opener):
+                return tail[len(opener) : end]
+            return None
+    return None
+
+
+def _after_copula(answer: str) -> str:
+    """'The largest $n$ is 34' -> '34': a prose answer names its value after the last 'is'."""
+    words = re.findall(r"(?<![\\$])\b[A-Za-z]{3,}\b", re.sub(r"\$[^$]*\$", " ", answer))
+    if len(words) < 2:
+        return answer
+    m = None
+    for m in re.finditer(r"\s(?:is|are|equals|was|be)\s+|=", answer):
+        pass
+    return answer[m.end() :].strip() if m else answer
+
+
+def _answer_phrase(text: str) -> tuple[int, str] | None:
+    last = None
+    for m in _ANSWER_PHRASE_RE.finditer(text):
+        last = m
+    if last is None:
+        return None
+    tail = text[last.end() :].lstrip(" *_:#")
+    math = _leading_math(tail)
+    if math is not None:
+        return last.start(), math
+    end = _SENTENCE_END_RE.search(tail)
+    answer = tail[: end.start()] if end else tail
+    answer = _after_copula(answer.strip().strip("*_").strip())
+    math = _leading_math(answer)
+    answer = math if math is not None else answer
+    return (last.start(), answer) if answer else None
+
+
+_CONCLUSION_RE = re.compile(r"(?:^|[.!\n]\s*)(?:therefore|thus|hence|so|in conclusion|finally)\b[^\n]*$", re.I)
+_MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
+
+
+def _conclusion(text: str) -> str | None:
+    """'Therefore $x \\geq 5$ is the solution.' / 'Thus the probability is 2/3.'"""
+    tail = text.rstrip()[-400:]
+    m = _CONCLUSION_RE.search(tail)
+    if not m:
+        return None
+    sentence = m.group(0)
+    spans = [next(g for g in sm.groups() if g is not None) for sm in _MATH_SPAN_RE.finditer(sentence)]
+    if spans:
+        return spans[-1].strip() or None
+    value = re.search(r"\s(?:is|are|equals|be)\s+([^\s].{0,30}?)\.?\s*$", sentence)
+    if value and re.search(r"\d", value.group(1)) and len(re.findall(r"[A-Za-z]{3,}", value.group(1))) <= 1:
+        return value.group(1)
+    counted = re.search(r"\s(?:is|are)\s+(-?\d[\d,]*(?:\.\d+)?)\s+[a-z]", sentence)  # "there are 12 ways"
+    return counted.group(1) if counted else None
+
+
+def _trailing_math(text: str) -> str | None:
+    """The math span the response ends with (only punctuation may follow it)."""
+    tail = text.rstrip().rstrip(".!,;:*").rstrip()
+    for opener, closer in (("$$", "$$"), ("$", "$"), (r"\[", r"\]"), (r"\(", r"\)")):
+        if tail.endswith(closer) and len(tail) > len(closer):
+            start = tail.rfind(opener, 0, len(tail) - len(closer))
+            if start < 0:
+                return None
+            inner = tail[start + len(opener) : len(tail) - len(closer)].strip()
+            return inner or None
+    return None
+
+
+_TRAILING_JUNK_RE = re.compile(r"(?:\s*(?:<\|[a-z_]+\|>\s*\w*|I hope it is correct\.?))+\s*$", re.I)
+
+
+def extract_math_answer(text: str | None) -> str | None:
+    """The final answer string a response commits to, or None."""
+    if not text or not text.strip():
+        return None
+    text = _TRAILING_JUNK_RE.sub("", text)
+    boxes = [b for b in find_boxes(text) if b[2].strip()]
+    phrase = _answer_phrase(text)
+    if boxes and not (phrase and phrase[0] > boxes[-1][1]):
+        answer = _last_boxed(text)
+    elif phrase:
+        answer = phrase[1]
+    else:
+        answer = _gsm_line(text) or _conclusion(text) or _trailing_math(text)
+    if answer is None or not answer.strip():
+        return None
+    return answer.strip()[:_MAX_ANSWER_CHARS]
+
+
+def _gsm_line(text: str) -> str | None:
+    m = _GSM_RE.search(text.rstrip()[-2000:])
+    return m.group(1).strip() if m else None
+
+
+def gold_answer(gold: str) -> str:
+    """A gold answer, or the final answer of a gold *solution* (MATH, GSM8K)."""
+    g = gold.strip()
+    if "\\boxed" in g or "\\fbox" in g:
+        boxed = _last_boxed(g)
+        if boxed:
+            return boxed
+    if "####" in g:
+        return g.rsplit("####", 1)[1].strip()
+    if "\n" in g or len(g) > 120:
+        found = extract_math_answer(g)
+        if found:
+            return found
+    return g
+
+
+def looks_like_bare_answer(text: str) -> bool:
+    """Is the whole (short, one-line) text itself an answer rather than prose?"""
+    t = text.strip()
+    if not t or "\n" in t or len(t) > 200 or "\\boxed" in t or "\\fbox" in t:
+        return False
+    no_cmds = re.sub(r"\\[a-zA-Z]+(?:\{[^{}]*\})?|\b[A-Za-z][A-Za-z ]{0,20}\d?\s*[:=]", " ", t)  # commands, labels
+    words = [w for w in re.findall(r"[A-Za-z]{3,}", no_cmds) if w.lower() not in _BARE_OK]
+    return not words
+
+
+_BARE_OK = {"and", "sqrt", "frac", "pi", "infty", "percent", "dollars", "cents", "degrees", "units", "cm",
+            "sin", "cos", "tan", "log", "exp", "arcsin", "arccos", "arctan", "pmatrix", "bmatrix"}

@@ -1,0 +1,172 @@
+"""String-level normalization of an extracted answer, before any parsing.
+
+Pure string work (no sympy): it runs in the calling process, so the fast
+paths (identical strings, plain numbers) never pay for a worker round trip.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Unicode that models write in place of LaTeX.
+_UNICODE = {
+    "\u2212": "-", "\u2013": "-", "\u2014": "-", "\u2012": "-", "\ufe63": "-", "\uff0d": "-",
+    "\u00d7": r"\times ", "\u22c5": r"\cdot ", "\u00b7": r"\cdot ", "\u00f7": r"\div ",
+    "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u2248": r"\approx ",
+    "\u221a": r"\sqrt ", "\u03c0": r"\pi ", "\u221e": r"\infty ", "\u222a": r"\cup ",
+    "\u2229": r"\cap ", "\u00b1": r"\pm ", "\u2208": r"\in ", "\u00b0": r"^\circ ",
+    "\u00bd": "1/2", "\u2153": "1/3", "\u00bc": "1/4", "\u00be": "3/4",
+    "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
+    "\u00b2": "^2", "\u00b3": "^3",
+}
+_UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+
+_SPACING_RE = re.compile(r"\\(?:[,;:! >]|q?quad|enspace|thinspace|medspace|thickspace)|~")
+_DROP_COMMANDS_RE = re.compile(
+    r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|"
+    r"middle|mathopen|mathclose|ldots|cdots|dots|hfill|phantom\{[^{}]*\})(?![a-zA-Z])"
+)
+_LEFT_RIGHT_RE = re.compile(r"\\(?:left|right)(?![a-zA-Z])\s*(\.|\\\{|\\\}|\\lbrace|\\rbrace|\\langle|\\rangle|\\lvert|\\rvert|\\vert|\\\||[()\[\]|])?")
+_DEGREES_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\s*\{\s*\}|\bdegrees?\b")
+_PERCENT_RE = re.compile(r"\\%|%|\bper\s*cent(?:age)?\b|\bpercent(?:age)?\b|\bpct\b")
+_CURRENCY_RE = re.compile(r"\\\$|\$|\\euro|\u20ac|\u00a3|\u00a5|\bUSD\b|\bdollars?\b|\bcents?\b|\beuros?\b|\\text\{\s*(?:dollars?|USD)\s*\}")
+_TEXT_CMD_RE = re.compile(r"\\(?:text|textbf|textit|textrm|texttt|textnormal|mathrm|mathbf|mathit|mathsf|mathtt|mathnormal|boldsymbol|bm|mbox|operatorname\*?)\s*\{([^{}]*)\}")
+_UNIT_WORDS = (
+    "cm|mm|km|m|meters?|metres?|centimeters?|millimeters?|kilometers?|inches|inch|in|feet|foot|ft|yards?|yd|miles?|mi|"
+    "units?|sq|square|cubic|cu|kg|g|grams?|kilograms?|pounds?|lbs?|lb|ounces?|oz|liters?|litres?|l|ml|gallons?|"
+    "seconds?|sec|s|minutes?|min|hours?|hrs?|h|days?|weeks?|months?|years?|mph|km/h|m/s|"
+    "people|persons?|students?|apples?|cookies|eggs?|books?|marbles|ways|times|points?|items?|pieces?|boxes|"
+    "cups?|pages?|cars?|tickets?|trees?|rows?|bags?|balls?|coins?|steps?|games?|questions?|hats?|pairs?|numbers?"
+)
+_UNIT_SUFFIX_RE = re.compile(r"(?<=[\d}.)])\s*(?:(?:square|sq\.?|cubic)\s+)?(?:" + _UNIT_WORDS + r")\.?(?:\s*\^\s*\{?[23]\}?)?\s*$", re.I)
+_THOUSANDS_RE = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
+_THOUSANDS_SPACE_RE = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
+_PLAIN_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+_LEAD_LABEL_RE = re.compile(
+    r"^(?:(?:the\s+)?(?:final\s+)?answer\s*(?:is)?\s*[:=]?\s*|\\text\{\s*(?:final\s+)?answer\s*:?\s*\}\s*)", re.I
+)
+
+
+@dataclass(frozen=True)
+class Normalized:
+    """A normalized answer string plus what was stripped from it."""
+
+    text: str
+    percent: bool = False
+    degrees: bool = False
+
+
+def strip_math_delimiters(s: str) -> str:
+    s = s.strip()
+    for _ in range(3):
+        before = s
+        if s.startswith("$$") and s.endswith("$$") and len(s) >= 4:
+            s = s[2:-2].strip()
+        elif s.startswith("$") and s.endswith("$") and len(s) >= 2:
+            s = s[1:-1].strip()
+        elif (s.startswith(r"\[") and s.endswith(r"\]")) or (s.startswith(r"\(") and s.endswith(r"\)")):
+            s = s[2:-2].strip()
+        if s == before:
+            break
+    return s
+
+
+def _unwrap_text(match: re.Match) -> str:
+    inner = match.group(1).strip()
+    if re.fullmatch(r"(?i)and|or|&", inner):
+        return ","
+    return " " + inner + " "
+
+
+_CONTROL_ESCAPES = {"\x0c": "\\f", "\x08": "\\b", "\x07": "\\a", "\x0b": "\\v"}
+_DOUBLED_COMMAND_RE = re.compile(
+    r"\\\\(?=(?:frac|dfrac|tfrac|pi|sqrt|left|right|cdot|times|bigg|big|text|mathrm|circ|infty|leq?|geq?|sin|cos|tan|"
+    r"log|ln)(?![a-zA-Z]))"
+)
+_CONDITION_RE = re.compile(r"\\text\{\s*(?:for|where|when|if|with|such that|for all|for some|and\s+[a-z]+\s+is)\b.*$",
+                           re.I | re.S)
+_ORDINAL_RE = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
+
+
+def repair_escapes(s: str) -> str:
+    """Undo JSON damage: '\\frac' read as form feed + 'rac', doubled backslashes before commands."""
+    for bad, good in _CONTROL_ESCAPES.items():
+        s = s.replace(bad, good)
+    s = re.sub(r"\t(?=(?:imes|ext|heta|an|frac|au)(?![a-z]))", r"\\t", s)
+    s = re.sub(r"\r(?=(?:ight|ho|m)(?![a-z]))", r"\\r", s)
+    return _DOUBLED_COMMAND_RE.sub(lambda m: "\\", s)
+
+
+def normalize_answer(s: str) -> Normalized:
+    """Canonical string form of one extracted answer (idempotent)."""
+    s = repair_escapes(s)
+    s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], s)
+    s = s.replace("\\\\", r" \cr ")  # row separator; must not read as the spacing command "\ "
+    s = strip_math_delimiters(s)
+    s = s.replace("$", " $ ").strip()
+    s = _LEAD_LABEL_RE.sub("", s)
+    s = _CONDITION_RE.sub("", s)  # "(n, 1) \\text{ for all positive integers } n"
+    s = _ORDINAL_RE.sub("", s)
+    s = re.sub(r"(?<![\d\\])\.(?=\s*[\])}])", "", s)  # "\\sqrt{2}.]"
+    s = re.sub(r"\\[dt]frac", r"\\frac", s)
+    s = re.sub(r"\\[dt]binom", r"\\binom", s)
+    s = s.replace(r"\lbrace", r"\{").replace(r"\rbrace", r"\}")
+    s = _LEFT_RIGHT_RE.sub(lambda m: m.group(1) if m.group(1) and m.group(1) != "." else "", s)
+    s = re.sub(r"\\[lr]?vert|\\mid(?![a-z])", "|", s)
+    s = s.replace(r"\lt", "<").replace(r"\gt", ">").replace(r"\leqslant", r"\le").replace(r"\geqslant", r"\ge")
+    s = re.sub(r",\\!\s*", ",", s)  # 11,\!111 is a thousands separator, not a list
+    s = _SPACING_RE.sub(" ", s)
+    s = _DROP_COMMANDS_RE.sub("", s)
+    s = s.replace("{,}", ",").replace("{.}", ".")
+    degrees = bool(_DEGREES_RE.search(s))
+    s = _DEGREES_RE.sub(" ", s)
+    percent = bool(_PERCENT_RE.search(s))
+    s = _PERCENT_RE.sub(" ", s)
+    s = _CURRENCY_RE.sub(" ", s)
+    for _ in range(3):
+        s = _TEXT_CMD_RE.sub(_unwrap_text, s)
+    s = re.sub(r"\s+", " ", s).strip()
+    # Trailing punctuation and unit words after a number ("15 cm^2", "18 eggs.").
+    for _ in range(3):
+        s = re.sub(r"(?:\s|\\\\)*[.,;:!?]+$", "", s).strip()
+        s = _UNIT_SUFFIX_RE.sub("", s).strip()
+    s = strip_math_delimiters(s)
+    if re.fullmatch(r"\{[^{}]*\}", s) and "," not in s:
+        s = s[1:-1].strip()
+    # Thousands separators: "10,000", "1,234,567.5", "1 000"; a lone "1,200" inside a tuple stays a tuple.
+    if re.fullmatch(r"-?0,\d+|-?\d{4,},\d{1,2}", s):  # decimal comma: 0,111 and 1000,99
+        s = s.replace(",", ".")
+    if _THOUSANDS_SPACE_RE.match(s):
+        s = s.replace(" ", "")
+    stripped = s.replace(",", "")
+    if _THOUSANDS_RE.fullmatch(s.split(".")[0].lstrip("+-")) and _PLAIN_NUMBER_RE.match(stripped):
+        s = stripped
+    else:
+        s = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3}){2,}(?![\d])", lambda m: m.group(0).replace(",", ""), s)
+    s = re.sub(r"\s*([=<>+*/^_(){}\[\],-])\s*", r"\1", s)
+    s = re.sub(r",(?:\s*,)+", ",", s)  # "19, 46, \text{and} 82"
+    if _PLAIN_NUMBER_RE.match(s):
+        s = canonical_number(s)
+    return Normalized(s, percent, degrees)
+
+
+def canonical_number(s: str) -> str:
+    """'+007.50' -> '7.5'; '-0' -> '0'. Keeps exactness (no float round trip)."""
+    s = s.lstrip("+")
+    sign = ""
+    if s.startswith("-"):
+        sign, s = "-", s[1:]
+    if "e" in s.lower():
+        return sign + s.lower()
+    if "." in s:
+        whole, frac = s.split(".", 1)
+        frac = frac.rstrip("0")
+        whole = whole.lstrip("0") or "0"
+        s = whole + ("." + frac if frac else "")
+    else:
+        s = s.lstrip("0") or "0"
+    return "" + s if s == "0" else sign + s
+
+
+def is_plain_number(s: str) -> bool:
+    return bool(_PLAIN_NUMBER_RE.match(s))
