@@ -1,0 +1,287 @@
+"""Weaver's weak supervision: many weak verifiers -> P(correct | votes), without labels.
+
+Steps, all fitted on the training split and applied unchanged to any split:
+1. binarize the normalized scores at ``data_cfg.reward_threshold`` (missing -> abstain, -1);
+2. drop verifiers whose vote rate is extreme (``drop_imbalanced_verifiers``): ``all`` keeps
+   0.1 < rate < 0.9, ``small`` drops those that rarely say correct (keeps rate > 0.5),
+   ``large`` drops those that nearly always say correct (keeps rate < 0.5), ``adaptive``
+   picks one of those rules from a class balance estimated WITHOUT labels (hard problems
+   -> large, easy -> small). If a rule would drop every verifier, all are kept;
+3. drop or merge groups of dependent verifiers found without labels (``use_deps``: none /
+   drop / model (= merge), ``selection.dependencies.DependencyAwareLabelModel``);
+4. fit ``selection.label_model.LabelModel``; the class balance is estimated by it unless
+   ``cb_args.class_balance`` is a float or ``labels`` (the reference's headline setting,
+   reported as a label use).
+
+``model_cfg.model_class``: ``per_dataset`` one model, one class balance; ``per_problem`` one
+model with a class balance per problem (re-estimated label-free on test problems);
+``cluster`` one model per cluster of problems grouped by a label-free feature.
+The score is the posterior log-odds (monotone in P(correct | votes), without the rounding
+of probabilities to exactly 1.0 that would create false ties).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from selection.methods import Method, binarize, register
+from selection.prepare import Prepared, answer_counts
+from toolkit.errors import InputError
+
+MIN_CLUSTER_ITEMS = 50
+_CB_CLIP = (0.01, 0.99)
+
+
+def vote_rates(votes: np.ndarray) -> np.ndarray:
+    """Share of 'correct' votes per verifier among non-missing votes (NaN if it never voted)."""
+    seen = (votes >= 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(seen > 0, (votes == 1).sum(axis=0) / np.maximum(seen, 1), np.nan)
+
+
+def balanced_verifiers(rates: np.ndarray, rule: str) -> np.ndarray:
+    """Indices kept by ``rule``; every verifier when the rule keeps none."""
+    r = np.nan_to_num(rates, nan=-1.0)
+    if rule == "all":
+        keep = (r > 0.1) & (r < 0.9)
+    elif rule == "small":
+        keep = r > 0.5
+    elif rule == "large":
+        keep = (r < 0.5) & (r >= 0)
+    else:
+        keep = r >= 0
+    if not keep.any():
+        keep = r >= 0
+    return np.flatnonzero(keep)
+
+
+def adaptive_rule(class_balance: float) -> str:
+    """The reference's adaptive rule, fed an estimated (not labelled) class balance."""
+    if class_balance < 0.2:
+        return "large"
+    if class_balance > 0.8:
+        return "small"
+    return "all"
+
+
+def estimate_class_balance(votes: np.ndarray, groups=None, label_model_kwargs=None) -> float:
+    """Label-free class balance: a label model fitted on the non-degenerate verifiers."""
+    from selection.label_model import LabelModel
+
+    rates = vote_rates(votes)
+    usable = np.flatnonzero((rates > 0.01) & (rates < 0.99))
+    if len(usable) < 3:
+        return float(np.clip(np.nanmean(np.where(votes >= 0, votes, np.nan)), *_CB_CLIP))
+    model = LabelModel(**(label_model_kwargs or {})).fit(votes[:, usable], groups=groups)
+    return float(model.class_balance_)
+
+
+def cluster_feature(split: Prepared, cluster_type: str) -> np.ndarray:
+    """One label-free number per problem used to group problems into clusters."""
+    if cluster_type == "unique_extracted_answers":
+        counts = answer_counts(split.data.answer_codes, split.valid)
+        with np.errstate(all="ignore"):
+            share = np.nanmax(counts, axis=1) / np.maximum(split.valid.sum(axis=1), 1)
+        return np.nan_to_num(share, nan=0.0)  # top-answer share: high = consensus = easy
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return np.nan_to_num(np.nanmean(split.scores, axis=(1, 2)), nan=0.5)
+
+
+class _Unit:
+    """One fitted label model over a subset of verifiers (the dataset, or one cluster)."""
+
+    def __init__(self, keep: np.ndarray, model, rule: str):
+        self.keep, self.model, self.rule = keep, model, rule
+
+
+@register
+class WeakSupervision(Method):
+    name = "weak_supervision"
+    description = "Weaver: label model over binarized verifier votes, P(correct | votes)"
+    params_key = "weak_supervision"
+
+    def __init__(self, cfg):
+        super().__init__(cfg)
+        self.params = cfg.model_params[self.params_key]
+        self.model_class = cfg.model_cfg.model_class
+        self.cluster_cfg = cfg.model_cfg.cluster_cfg
+        self._label_uses: list[str] = []
+
+    # ---- what the model sees ------------------------------------------------------------------
+    def features(self, split: Prepared) -> np.ndarray:
+        """(P, S, V) inputs of the label model: binary votes here, continuous in the variant."""
+        return binarize(split.scores, self.cfg.data_cfg.reward_threshold)
+
+    def rates(self, x: np.ndarray) -> np.ndarray:
+        return vote_rates(x)
+
+    def new_model(self):
+        """A LabelModel, or its dependency-aware wrapper when use_deps asks to drop/merge groups."""
+        kwargs = dict(self.params.label_model)
+        mode = self.params.use_deps or "none"
+        if mode == "none":
+            from selection.label_model import LabelModel as model_class
+        else:
+            from selection.dependencies import DependencyAwareLabelModel as model_class
+
+            kwargs = {"handling": "drop" if mode == "drop" else "merge", **dict(self.params.dependencies),
+                      **kwargs}
+        return _construct(model_class, kwargs, f"model_params.{self.params_key}.label_model/dependencies")
+
+    # ---- fitting --------------------------------------------------------------------------------
+    def _class_balance(self, split: Prepared, problems: np.ndarray, for_test: bool):
+        """None (estimate), a float, or per-item balances from labels (reported as a label use)."""
+        cb = self.params.cb_args.class_balance if hasattr(self.params, "cb_args") else "estimate"
+        if cb == "estimate":
+            return None
+        if cb != "labels":
+            return float(cb)
+        if for_test and not self.params.use_label_on_test:
+            return None
+        labels = np.where(split.valid[problems], split.labels[problems], np.nan)
+        if self.model_class == "per_problem":
+            with np.errstate(all="ignore"):
+                per_problem = np.nanmean(labels, axis=1)
+            per_problem = np.clip(np.nan_to_num(per_problem, nan=0.5), *_CB_CLIP)
+            values = np.broadcast_to(per_problem[:, None], labels.shape)[split.valid[problems]]
+        else:
+            values = float(np.clip(np.nanmean(labels), *_CB_CLIP))
+        self._label_uses.append("class balance from the " + ("test" if for_test else "training")
+                                + " split's labels (cb_args.class_balance=labels)")
+        return values
+
+    def _items(self, split: Prepared, problems: np.ndarray, x: np.ndarray):
+        """(items, V) inputs of real samples of ``problems`` and their problem index."""
+        valid = split.valid[problems]
+        groups = np.broadcast_to(problems[:, None], valid.shape)[valid]
+        return x[problems][valid], groups
+
+    def _fit_unit(self, split: Prepared, problems: np.ndarray, x: np.ndarray) -> _Unit:
+        items, groups = self._items(split, problems, x)
+        groups = groups if self.model_class == "per_problem" else None
+        rule = self.params.drop_imbalanced_verifiers or "none"
+        if rule == "adaptive":
+            cb = self._class_balance(split, problems, for_test=False)
+            if cb is None:
+                cb = estimate_class_balance(binarize_if_needed(items, self), groups,
+                                            dict(getattr(self.params, "label_model", {})))
+            rule = adaptive_rule(float(np.mean(cb)))
+        keep = balanced_verifiers(self.rates(items), rule)
+        model = self.new_model()
+        model.fit(items[:, keep], groups=groups, class_balance=self._class_balance(split, problems, for_test=False))
+        return _Unit(keep, model, rule)
+
+    def fit(self, train: Prepared) -> None:
+        x = self.features(train)
+        problems = np.arange(train.n_problems)
+        self.units: dict[int, _Unit] = {}
+        self.edges = None
+        if self.model_class == "cluster" and self.cluster_cfg.n_clusters > 1:
+            assign = self._assign_clusters(train, fit=True)
+            for c in np.unique(assign):
+                members = problems[assign == c]
+                if train.valid[members].sum() >= MIN_CLUSTER_ITEMS:
+                    self.units[int(c)] = self._fit_unit(train, members, x)
+        self.units[-1] = self._fit_unit(train, problems, x)  # global model, fallback for small clusters
+        self.info = self._describe(train.names)
+
+    def _assign_clusters(self, split: Prepared, fit: bool) -> np.ndarray:
+        n = self.cluster_cfg.n_clusters
+        if self.cluster_cfg.cluster_type == "random":
+            rng = np.random.default_rng(self.seed + (0 if fit else 1))
+            return rng.integers(0, n, split.n_problems)
+        feature = cluster_feature(split, self.cluster_cfg.cluster_type)
+        if fit:
+            self.edges = np.unique(np.quantile(feature, np.linspace(0, 1, n + 1)[1:-1]))
+        return np.searchsorted(self.edges, feature, side="right")
+
+    def _describe(self, names: list[str]) -> dict[str, Any]:
+        out = {}
+        for c, unit in self.units.items():
+            kept = [names[i] for i in unit.keep]
+            entry = {"drop_rule": unit.rule, "verifiers": kept,
+                     "class_balance": round(float(unit.model.class_balance_), 4)}
+            if hasattr(unit.model, "tpr_") and len(unit.model.tpr_) == len(kept):
+                entry["tpr"] = dict(zip(kept, np.round(unit.model.tpr_, 4).tolist()))
+                entry["tnr"] = dict(zip(kept, np.round(unit.model.tnr_, 4).tolist()))
+            groups = getattr(unit.model, "dependent_groups_", None)
+            if groups is not None:
+                entry["dependent_groups"] = [[kept[i] for i in g] for g in groups]
+            out["all" if c == -1 else f"cluster_{c}"] = entry
+        return out
+
+    # ---- scoring --------------------------------------------------------------------------------
+    def score(self, split: Prepared) -> np.ndarray:
+        x = self.features(split)
+        out = np.full(split.valid.shape, np.nan)
+        if len(self.units) > 1:
+            assign = self._assign_clusters(split, fit=False)
+            assign = np.where(np.isin(assign, list(self.units)), assign, -1)
+        else:
+            assign = np.full(split.n_problems, -1)
+        for c in np.unique(assign):
+            problems = np.flatnonzero(assign == c)
+            unit = self.units[int(c)]
+            items, groups = self._items(split, problems, x)
+            if len(items) == 0:
+                continue
+            inputs = items[:, unit.keep]
+            groups = groups if self.model_class == "per_problem" else None
+            cb = self._class_balance(split, problems, for_test=True)
+            rows = np.broadcast_to(problems[:, None], split.valid[problems].shape)[split.valid[problems]]
+            cols = np.broadcast_to(np.arange(split.valid.shape[1])[None, :],
+                                   split.valid[problems].shape)[split.valid[problems]]
+            out[rows, cols] = self._posterior(unit.model, inputs, groups, cb)
+        return out
+
+    @staticmethod
+    def _posterior(model, inputs, groups, class_balance) -> np.ndarray:
+        if hasattr(model, "log_odds"):
+            return model.log_odds(inputs, groups=groups, class_balance=class_balance)
+        proba = model.predict_proba(inputs, groups=groups)
+        return np.log(np.clip(proba, 1e-12, 1)) - np.log(np.clip(1 - proba, 1e-12, 1))
+
+    def probability(self, scores: np.ndarray) -> np.ndarray:
+        return 0.5 * (1.0 + np.tanh(0.5 * scores))  # sigmoid of the log-odds: P(correct | votes)
+
+    def label_use(self) -> str | None:
+        return "; ".join(dict.fromkeys(self._label_uses)) or None
+
+
+def _construct(model_class, kwargs: dict, key: str):
+    try:
+        return model_class(**kwargs)
+    except TypeError as exc:  # an unknown keyword from the config
+        raise InputError(f"{key}: {exc}") from exc
+
+
+def binarize_if_needed(items: np.ndarray, method: WeakSupervision) -> np.ndarray:
+    """Votes for the class-balance estimate (the continuous variant's inputs are not votes)."""
+    if items.dtype.kind in "iu":
+        return items
+    return binarize(items, method.cfg.data_cfg.reward_threshold)
+
+
+@register
+class WeakSupervisionContinuous(WeakSupervision):
+    """The same pipeline on the normalized scores themselves, without binarizing them."""
+
+    name = "weak_supervision_continuous"
+    description = "label model over continuous normalized scores (no threshold)"
+    params_key = "weak_supervision_continuous"
+
+    def features(self, split: Prepared) -> np.ndarray:
+        return split.scores
+
+    def rates(self, x: np.ndarray) -> np.ndarray:
+        return vote_rates(binarize(x, self.cfg.data_cfg.reward_threshold))
+
+    def new_model(self):
+        from selection.continuous import ContinuousLabelModel
+
+        return _construct(ContinuousLabelModel, dict(self.params.options),
+                          "model_params.weak_supervision_continuous.options")
