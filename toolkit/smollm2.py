@@ -37,16 +37,30 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if the starting thread dies (even by kill -9), the server gets
+    SIGTERM instead of living on as an orphan holding a port and two cores."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 class LlamaServer:
     """Start/stop ``python -m llama_cpp.server`` for a GGUF file; usable as a context manager."""
 
     def __init__(self, model_path: str | os.PathLike | None = None, port: int | None = None,
-                 n_ctx: int = 4096, n_threads: int | None = None, startup_timeout: float = 120.0):
+                 n_ctx: int = 4096, n_threads: int | None = None, startup_timeout: float = 120.0,
+                 extra_args: tuple[str, ...] = ()):
         self.model_path = Path(model_path) if model_path else gguf_path()
         self.port = port or free_port()
         self.n_ctx = n_ctx
         self.n_threads = n_threads or max(1, os.cpu_count() or 1)
         self.startup_timeout = startup_timeout
+        self.extra_args = tuple(extra_args)
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -60,9 +74,10 @@ class LlamaServer:
         self._log = tempfile.NamedTemporaryFile(prefix="llama_server_", suffix=".log", delete=False)
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
-               "--n_threads", str(self.n_threads), "--model_alias", EMBEDDED_MODEL_NAME]
+               "--n_threads", str(self.n_threads), "--model_alias", EMBEDDED_MODEL_NAME, *self.extra_args]
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL, start_new_session=True)
+                                     stdin=subprocess.DEVNULL, start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         deadline = time.monotonic() + self.startup_timeout
         import httpx
 
