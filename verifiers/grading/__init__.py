@@ -11,8 +11,11 @@ text is never evaluated: it is tokenized and parsed by ``latex_parse`` over a wh
 from __future__ import annotations
 
 import re
+import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from fractions import Fraction
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .extract_math import extract_math_answer, gold_answer, looks_like_bare_answer
@@ -25,8 +28,7 @@ _REL_TOL = Fraction(1, 10**6)
 _LETTERS = "ABCDEFGHIJKLMNOP"
 
 
-def _numbers_equal(a: str, b: str, percent: bool) -> bool:
-    x, y = Fraction(a), Fraction(b)
+def _numbers_equal(x: Fraction, y: Fraction, percent: bool) -> bool:
     candidates = [(x, y)] + ([(x, y * 100), (x * 100, y)] if percent else [])
     for u, v in candidates:
         if u == v or abs(u - v) <= _REL_TOL * max(abs(u), abs(v)):
@@ -34,25 +36,96 @@ def _numbers_equal(a: str, b: str, percent: bool) -> bool:
     return False
 
 
+# The same gold is graded against many samples, and samples of one problem often repeat an
+# answer: normalizing and comparing once per distinct string (pair) keeps repeats in-process.
+_normalized = lru_cache(maxsize=8192)(normalize_answer)
+_gold_answer = lru_cache(maxsize=4096)(gold_answer)
+_VERDICTS: OrderedDict[tuple, tuple[bool | None, str, str]] = OrderedDict()
+_VERDICTS_MAX = 16384
+_VERDICTS_LOCK = threading.Lock()
+_SIMPLE_FRACTION_RE = re.compile(r"^(-?)\\frac\{(\d{1,12})\}\{(\d{1,12})\}$|^(-?\d{1,12})/(\d{1,12})$")
+# Words only, one of them 3+ letters long: a text answer, not a product of variables ("xy", "e").
+_TEXT_ANSWER_RE = re.compile(r"^(?=.*[A-Za-z]{3})[A-Za-z][A-Za-z' -]*$")
+_DECIMAL_COMMA_RE = re.compile(r"^-?\d+,(?:\d{1,2}|\d{4,})$")  # 1,22 / 0,5: never a thousands separator
+
+
+def _as_fraction(text: str) -> Fraction | None:
+    """Plain numbers and simple fractions (3, -2.5, 1/2, \\frac{3}{4}) exactly, without sympy."""
+    if is_plain_number(text):
+        mantissa, _, exponent = text.lower().partition("e")
+        if len(mantissa) > 400 or exponent and abs(int(exponent)) > 400:
+            return None  # 1e99999999 would build a 100-million-digit integer here, unbounded
+        try:
+            return Fraction(text)
+        except (ValueError, OverflowError):
+            return None
+    m = _SIMPLE_FRACTION_RE.match(text)
+    if not m:
+        return None
+    sign, num, den = (m.group(1), m.group(2), m.group(3)) if m.group(2) else ("", m.group(4), m.group(5))
+    if int(den) == 0:
+        return None
+    value = Fraction(int(num), int(den))
+    return -value if sign else value
+
+
+def _cached_verdict(key: tuple) -> tuple[bool | None, str, str] | None:
+    with _VERDICTS_LOCK:
+        hit = _VERDICTS.get(key)
+        if hit is not None:
+            _VERDICTS.move_to_end(key)
+        return hit
+
+
+def _remember_verdict(key: tuple, result: tuple[bool | None, str, str]) -> None:
+    if result[1] != "ok":  # a timeout or crash may not repeat: never cache it
+        return
+    with _VERDICTS_LOCK:
+        _VERDICTS[key] = result
+        if len(_VERDICTS) > _VERDICTS_MAX:
+            _VERDICTS.popitem(last=False)
+
+
 def _compare(gold: str, pred: str, timeout: float) -> tuple[bool | None, str, str]:
-    """(verdict, status, detail) for two extracted answers."""
-    g, p = normalize_answer(gold), normalize_answer(pred)
+    """(verdict, status, detail) for two extracted answers.
+
+    Cheap decisions first, all in-process: identical strings, exact numbers and simple
+    fractions, a cache of earlier verdicts; only the rest pays a worker round trip.
+    """
+    if gold.strip() == pred.strip() and any(ch.isalnum() for ch in pred):
+        return True, "ok", "identical"
+    g, p = _normalized(gold), _normalized(pred)
     if not p.text:
         return None, "no_answer", "empty answer after normalization"
     if g.text == p.text:
         return True, "ok", "identical after normalization"
+    if _TEXT_ANSWER_RE.match(g.text) and _TEXT_ANSWER_RE.match(p.text) and \
+            " ".join(g.text.casefold().split()) == " ".join(p.text.casefold().split()):
+        return True, "ok", "same text answer"  # "Monday" / "monday", "No solution" / "no solution"
     percent = g.percent or p.percent
-    if is_plain_number(g.text) and is_plain_number(p.text):
-        if "e" not in (g.text + p.text).lower() or max(len(g.text), len(p.text)) < 40:
-            try:
-                return _numbers_equal(g.text, p.text, percent), "ok", "numeric"
-            except (ValueError, ZeroDivisionError, OverflowError):
-                pass
+    x, y = _as_fraction(g.text), _as_fraction(p.text)
+    if x is not None and y is not None:
+        if _numbers_equal(x, y, percent):
+            return True, "ok", "numeric"
+        if is_plain_number(g.text) and is_plain_number(p.text):
+            return False, "ok", "numeric"
+        # 85.71 may be 600/7 rounded: the worker's rounding rule decides fractions vs decimals.
+    # "1,22" written with a decimal comma (no space, never 3 digits after it) against 1.22.
+    for raw, comma, other, other_text in ((gold, g.text, y, p.text), (pred, p.text, x, g.text)):
+        if other is not None and "." in other_text and _DECIMAL_COMMA_RE.match(raw.strip().strip("$ ")) \
+                and _numbers_equal(Fraction(comma.replace(",", ".")), other, percent):
+            return True, "ok", "numeric (decimal comma)"
     if len(g.text) > 5000 or len(p.text) > 5000:
         return False, "ok", "answer too long to compare"
+    key = (g.text, p.text, g.percent, p.percent, g.degrees or p.degrees)
+    cached = _cached_verdict(key)
+    if cached is not None:
+        return cached
     from .bounded import compare_bounded  # noqa: PLC0415 - keeps `import verifiers.grading` light
 
-    return compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees)
+    result = compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees)
+    _remember_verdict(key, result)
+    return result
 
 
 def answers_equivalent(a: str, b: str, timeout: float = 5.0) -> bool | None:
@@ -62,7 +135,7 @@ def answers_equivalent(a: str, b: str, timeout: float = 5.0) -> bool | None:
 
 
 def _grade_math(prediction: str, gold: str, timeout: float) -> GradeResult:
-    gold_ans = gold_answer(gold)
+    gold_ans = _gold_answer(gold)
     extracted = extract_math_answer(prediction)
     if extracted is None and looks_like_bare_answer(prediction):
         extracted = prediction.strip()

@@ -216,6 +216,28 @@ def _as_interval(node):
     return None
 
 
+_INEQUALITY = {"<": sp.StrictLessThan, "<=": sp.LessThan, ">": sp.StrictGreaterThan, ">=": sp.GreaterThan}
+
+
+def _abs_inequality_set(rel: Rel):
+    """'1 <= |z| <= 3/2' or '|x - 1| < 2': the real solution set, for one variable under |.|."""
+    if not rel.ops or any(op not in _INEQUALITY for op in rel.ops) or len(rel.exprs) > 3:
+        return None
+    if not all(isinstance(e, sp.Expr) for e in rel.exprs) or not any(e.has(sp.Abs) for e in rel.exprs):
+        return None
+    free = set().union(*(e.free_symbols for e in rel.exprs))
+    if len(free) != 1:
+        return None
+    var = next(iter(free))
+    result = sp.Reals
+    for lhs, op, rhs in zip(rel.exprs, rel.ops, rel.exprs[1:]):
+        part = sp.solveset(_INEQUALITY[op](lhs, rhs), var, sp.Reals)
+        if isinstance(part, sp.ConditionSet):
+            return None
+        result = sp.Intersection(result, part)
+    return result
+
+
 def _constant(e) -> bool:
     return isinstance(e, sp.Expr) and not e.free_symbols
 
@@ -238,6 +260,9 @@ def _to_set(node):
         interval = _as_interval(node)
         if interval is not None:
             return _to_set(interval)
+        abs_set = _abs_inequality_set(node)
+        if abs_set is not None:
+            return abs_set
         if len(node.ops) == 1 and node.ops[0] in ("=", "!=") and isinstance(node.exprs[0], sp.Symbol) \
                 and _constant(node.exprs[1]):
             point = sp.FiniteSet(node.exprs[1])

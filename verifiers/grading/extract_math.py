@@ -96,13 +96,17 @@ def _after_copula(answer: str) -> str:
     return answer[m.end() :].strip() if m else answer
 
 
-def _answer_phrase(text: str) -> tuple[int, str] | None:
+def _answer_phrase(text: str, start: int = 0) -> tuple[int, str] | None:
+    """The last answer phrase starting at or after ``start`` (position, answer)."""
     last = None
-    for m in _ANSWER_PHRASE_RE.finditer(text):
+    for m in _ANSWER_PHRASE_RE.finditer(text, start):
         last = m
     if last is None:
         return None
-    tail = text[last.end() :].lstrip(" *_:#")
+    tail = _QUOTE_RE.sub("", text[last.end() :].lstrip(" *_:#"), count=1)
+    spans = _math_span_list(tail)
+    if spans is not None:
+        return last.start(), spans
     math = _leading_math(tail)
     if math is not None:
         return last.start(), math
@@ -110,11 +114,33 @@ def _answer_phrase(text: str) -> tuple[int, str] | None:
     answer = tail[: end.start()] if end else tail
     answer = _after_copula(answer.strip().strip("*_").strip())
     math = _leading_math(answer)
-    answer = math if math is not None else answer
+    answer = math if math is not None else _single_number_in_prose(answer)
     return (last.start(), answer) if answer else None
 
 
-_CONCLUSION_RE = re.compile(r"(?:^|[.!\n]\s*)(?:therefore|thus|hence|so|in conclusion|finally)\b[^\n]*$", re.I)
+_QUOTE_RE = re.compile(r'^(?:\\?["\u201c\u201d\'])')
+_SPAN_LIST_RE = re.compile(r"^(\$[^$]{1,200}\$)((?:\s*(?:,|;|\band\b|\bor\b)\s*\$[^$]{1,200}\$)+)")
+_PROSE_NUMBER_RE = re.compile(r"(?<![\w.^_])-?\d[\d,]*(?:\.\d+)?%?(?![\w^_])")
+
+
+def _math_span_list(tail: str) -> str | None:
+    """'$12$ and $13$' right after an answer phrase: one answer written as several math spans."""
+    m = _SPAN_LIST_RE.match(tail)
+    if not m:
+        return None
+    spans = re.findall(r"\$([^$]{1,200})\$", m.group(0))
+    return ", ".join(x.strip() for x in spans if x.strip()) or None
+
+
+def _single_number_in_prose(answer: str) -> str:
+    """'Jane started growing Sphere 3 hours ago' -> '3': a committed prose answer with one number."""
+    if "$" in answer or "\\" in answer or len(re.findall(r"[A-Za-z]{3,}", answer)) < 2:
+        return answer
+    numbers = _PROSE_NUMBER_RE.findall(answer)
+    return numbers[0] if len(numbers) == 1 else answer
+
+
+_CONCLUSION_RE = re.compile(r"(?:^|[.!\n]\$*\s*)(?:therefore|thus|hence|so|in conclusion|finally)\b[^\n]*$", re.I)
 _MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 
 
@@ -128,7 +154,7 @@ def _conclusion(text: str) -> str | None:
     spans = [next(g for g in sm.groups() if g is not None) for sm in _MATH_SPAN_RE.finditer(sentence)]
     if spans:
         return spans[-1].strip() or None
-    value = re.search(r"\s(?:is|are|equals|be)\s+([^\s].{0,30}?)\.?\s*$", sentence)
+    value = re.search(r"\s(?:is|are|equals|be|by|to)\s+([^\s].{0,30}?)\.?\s*$", sentence)
     if value and re.search(r"\d", value.group(1)) and len(re.findall(r"[A-Za-z]{3,}", value.group(1))) <= 1:
         return value.group(1)
     counted = re.search(r"\s(?:is|are)\s+(-?\d[\d,]*(?:\.\d+)?)\s+[a-z]", sentence)  # "there are 12 ways"
@@ -155,9 +181,13 @@ def extract_math_answer(text: str | None) -> str | None:
     """The final answer string a response commits to, or None."""
     if not text or not text.strip():
         return None
-    text = _TRAILING_JUNK_RE.sub("", text)
-    boxes = [b for b in find_boxes(text) if b[2].strip()]
-    phrase = _answer_phrase(text)
+    cut = max(0, len(text) - 400)  # the junk pattern is anchored at the end: scan only the tail
+    tail = text[cut:]
+    if "<|" in tail or "hope" in tail.lower():
+        text = text[:cut] + _TRAILING_JUNK_RE.sub("", tail)
+    boxes = [b for b in find_boxes(text) if b[2].strip()] if "box" in text else []
+    # Only a phrase after the last box can override it, so scan from there (long responses).
+    phrase = _answer_phrase(text, boxes[-1][1] + 1 if boxes else 0)
     if boxes and not (phrase and phrase[0] > boxes[-1][1]):
         answer = _last_boxed(text)
     elif phrase:
@@ -178,9 +208,18 @@ def gold_answer(gold: str) -> str:
     """A gold answer, or the final answer of a gold *solution* (MATH, GSM8K)."""
     g = gold.strip()
     if "\\boxed" in g or "\\fbox" in g:
+        boxes = [b for b in find_boxes(g) if b[2].strip()]
+        if len(boxes) > 1 and "\n" not in g and len(g) <= 300 and all(
+                _joins_parts(g[a[1] : b[0]]) for a, b in zip(boxes, boxes[1:])):
+            # A short gold with several boxes ("\\boxed{1} papers and \\boxed{2} bins") is one
+            # multi-part answer; a gold *solution* keeps the last box group.
+            return ", ".join(b[2].strip() for b in boxes)
         boxed = _last_boxed(g)
         if boxed:
             return boxed
+        m = _OPEN_BOX_RE.search(g)
+        if m and not boxes:  # a gold whose box was never closed: the rest is the answer
+            return g[m.end() :].strip()
     if "####" in g:
         return g.rsplit("####", 1)[1].strip()
     if "\n" in g or len(g) > 120:
@@ -190,15 +229,25 @@ def gold_answer(gold: str) -> str:
     return g
 
 
+def _joins_parts(gap: str) -> bool:
+    """Text between two boxes of one answer: only symbols, or a connective (and, or, comma)."""
+    return not re.search(r"[A-Za-z]", gap) or bool(re.search(r"\band\b|\bor\b|[,;&]", gap))
+
+
+_OPEN_BOX_RE = re.compile(r"\\+(?:boxed|fbox)\s*\{")
+_GLUED_CONNECTIVE_RE = re.compile(r"(?<=[\d)}\]])(?:or|and)(?=[A-Z(\[{\\-]|\d)")
+
+
 def looks_like_bare_answer(text: str) -> bool:
     """Is the whole (short, one-line) text itself an answer rather than prose?"""
     t = text.strip()
     if not t or "\n" in t or len(t) > 200 or "\\boxed" in t or "\\fbox" in t:
         return False
+    t = _GLUED_CONNECTIVE_RE.sub(" or ", t)
     no_cmds = re.sub(r"\\[a-zA-Z]+(?:\{[^{}]*\})?|\b[A-Za-z][A-Za-z ]{0,20}\d?\s*[:=]", " ", t)  # commands, labels
     words = [w for w in re.findall(r"[A-Za-z]{3,}", no_cmds) if w.lower() not in _BARE_OK]
     return not words
 
 
-_BARE_OK = {"and", "sqrt", "frac", "pi", "infty", "percent", "dollars", "cents", "degrees", "units", "cm",
+_BARE_OK = {"and", "or", "pct", "sqrt", "frac", "pi", "infty", "percent", "dollars", "cents", "degrees", "units", "cm",
             "sin", "cos", "tan", "log", "exp", "arcsin", "arccos", "arctan", "pmatrix", "bmatrix"}

@@ -5,170 +5,45 @@ matched against a fixed grammar and every sympy object is built by a direct cons
 call. Size guards refuse what would take unbounded time or memory to build
 (``9^{9^{9^{9}}}``, ``10**10**10**10``, ``100000!``): they raise :class:`TooLarge`.
 
-Results are sympy expressions or the small structure classes below (answer lists, tuples,
+Results are sympy expressions or the small structure classes of ``latex_tokens`` (answer lists, tuples,
 sets, intervals, matrices, relations), which ``compare`` knows how to compare.
 """
 from __future__ import annotations
 
-import math
-import re
-from dataclasses import dataclass, field
-
 import sympy as sp
 
-MAX_TOKENS = 3000
-MAX_DEPTH = 150
-MAX_NUMBER_DIGITS = 400
-MAX_RESULT_DIGITS = 20000
-MAX_FACTORIAL = 3000
-MAX_ALTERNATIVES = 16
-
-
-class ParseError(ValueError):
-    """The text is not in the grammar."""
-
-
-class TooLarge(ParseError):
-    """Building the value would be unbounded in time or memory."""
-
-
-@dataclass
-class Seq:
-    """A top-level answer list ("1, 2", "x=1 and y=2"): unordered when compared."""
-    items: list
-
-
-@dataclass
-class Tup:
-    """A bracketed group with 2+ items: tuple, open/closed interval, or vector."""
-    items: list
-    left: str
-    right: str
-
-
-@dataclass
-class SetOf:
-    items: list
-
-
-@dataclass
-class Matrix:
-    rows: list
-
-
-@dataclass
-class Rel:
-    """A relation chain: exprs[0] ops[0] exprs[1] ops[1] ... (ops: = < > <= >= != in :)."""
-    exprs: list
-    ops: list
-
-
-@dataclass
-class Union:
-    parts: list
-    op: str = "cup"
-
-
-@dataclass
-class Multi:
-    """Alternatives from plus-minus: 1 \\pm 2 -> [3, -1]."""
-    items: list = field(default_factory=list)
-
-
-_TOKEN_RE = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?|\.\d+)|(?P<cmd>\\[a-zA-Z]+|\\[{}\\|%,;!])|(?P<word>[a-zA-Z]+)"
-    r"|(?P<op><=|>=|!=|==|\*\*|[-+*/^_!()\[\]{},;=<>|:'&.]))"
+from .latex_commands import CommandsMixin
+from .latex_tokens import (  # noqa: F401 - re-exported: the public names of the parser
+    MAX_ALTERNATIVES,
+    MAX_DEPTH,
+    MAX_FACTORIAL,
+    MAX_NUMBER_DIGITS,
+    MAX_RESULT_DIGITS,
+    MAX_TOKENS,
+    _RELOPS,
+    Matrix,
+    Multi,
+    ParseError,
+    Rel,
+    Seq,
+    SetOf,
+    TooLarge,
+    Tup,
+    Union,
+    _finish,
+    _label_value,
+    _map1,
+    _map2,
+    _number,
+    guarded_factorial,
+    guarded_pow,
+    tokenize,
 )
-_RELOPS = {"=": "=", "==": "=", "<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "!=", r"\le": "<=",
-           r"\leq": "<=", r"\ge": ">=", r"\geq": ">=", r"\ne": "!=", r"\neq": "!=", r"\approx": "approx",
-           r"\in": "in", ":": ":", r"\equiv": "=", r"\Rightarrow": "=", r"\implies": "=", r"\to": "to",
-           r"\rightarrow": "to", r"\sim": "="}
-_FUNCS = {"sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
-          "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
-          "tanh": sp.tanh, "ln": sp.log, "log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs,
-          "lg": lambda x: sp.log(x, 10), "asin": sp.asin, "acos": sp.acos, "atan": sp.atan}
-_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "varepsilon", "zeta", "eta", "theta", "vartheta",
-          "iota", "kappa", "lambda", "mu", "nu", "xi", "rho", "sigma", "tau", "upsilon", "phi", "varphi",
-          "chi", "psi", "omega", "Gamma", "Delta", "Theta", "Lambda", "Xi", "Sigma", "Phi", "Psi", "Omega"}
-_FUNCTION_LETTERS = {"f", "g", "h", "F", "G", "H", "P", "Q", "p", "q"}
-_WRAPPERS = {r"\overline", r"\vec", r"\hat", r"\bar", r"\tilde", r"\mathbb", r"\mathcal", r"\widehat",
-             r"\overrightarrow", r"\mathbf", r"\mathrm", r"\text", r"\mathit", r"\boldsymbol", r"\textbf",
-             r"\operatorname", r"\boxed", r"\fbox"}
-_MATRIX_ENVS = {"pmatrix", "bmatrix", "matrix", "vmatrix", "Bmatrix", "smallmatrix", "array"}
 
 
-def tokenize(text: str) -> list[tuple[str, str]]:
-    tokens, pos, text = [], 0, text.rstrip()
-    while pos < len(text):
-        m = _TOKEN_RE.match(text, pos)
-        if not m or m.end() == pos:
-            raise ParseError(f"unexpected character {text[pos]!r}")
-        kind = m.lastgroup
-        tokens.append((kind, m.group(kind)))
-        pos = m.end()
-        if len(tokens) > MAX_TOKENS:
-            raise TooLarge("too many tokens")
-    return tokens
+class Parser(CommandsMixin):
+    """Recursive descent over the token list; commands and functions live in ``CommandsMixin``."""
 
-
-def _number(text: str) -> sp.Expr:
-    if len(text) > MAX_NUMBER_DIGITS:
-        raise TooLarge("number literal too long")
-    return sp.Integer(int(text)) if "." not in text else sp.Rational(text)
-
-
-def _digits(value: sp.Expr) -> float:
-    """log10 of |value| for exact numbers (0 for anything else)."""
-    if value.is_Integer:
-        return len(str(abs(int(value))))
-    if value.is_Rational:
-        return max(_digits(sp.Integer(value.p)), _digits(sp.Integer(value.q)))
-    return 0.0
-
-
-def guarded_pow(base, exp):
-    if isinstance(exp, sp.Expr) and exp.is_Number and isinstance(base, sp.Expr):
-        if base.is_Number:
-            if abs(base) not in (0, 1):
-                size = abs(float(exp)) * max(math.log10(max(abs(float(base)), 1e-300)), 1e-3) if abs(exp) < 10**9 else math.inf
-                if size > MAX_RESULT_DIGITS or abs(exp) > 10**6:
-                    raise TooLarge("power too large")
-        elif abs(exp) > 10**5:
-            raise TooLarge("exponent too large")
-    if isinstance(base, sp.Expr) and base.is_Number and not (isinstance(exp, sp.Expr) and exp.is_Number):
-        # A symbolic exponent over a huge base is fine to keep unevaluated.
-        return sp.Pow(base, exp, evaluate=False) if _digits(base) > MAX_RESULT_DIGITS else sp.Pow(base, exp)
-    return sp.Pow(base, exp)
-
-
-def guarded_factorial(n):
-    if n.is_Number and abs(n) > MAX_FACTORIAL:
-        raise TooLarge("factorial too large")
-    return sp.factorial(n)
-
-
-def _map2(a, b, fn):
-    if isinstance(a, Multi) or isinstance(b, Multi):
-        xs = a.items if isinstance(a, Multi) else [a]
-        ys = b.items if isinstance(b, Multi) else [b]
-        out = [fn(x, y) for x in xs for y in ys]
-        if len(out) > MAX_ALTERNATIVES:
-            raise TooLarge("too many plus-minus alternatives")
-        return Multi(out)
-    if not isinstance(a, sp.Basic) or not isinstance(b, sp.Basic):
-        raise ParseError("arithmetic on a non-expression")
-    return fn(a, b)
-
-
-def _map1(a, fn):
-    if isinstance(a, Multi):
-        return Multi([fn(x) for x in a.items])
-    if not isinstance(a, sp.Basic):
-        raise ParseError("function of a non-expression")
-    return fn(a)
-
-
-class Parser:
     def __init__(self, text: str):
         self.toks = tokenize(text)
         self.i = 0
@@ -443,189 +318,6 @@ class Parser:
         kind, _ = self.peek()
         return kind == "word" and self.peek(1)[1] in ("|", ":")
 
-    def word_value(self, w: str):
-        if w == "e":
-            return sp.E
-        if w == "i":
-            return sp.I
-        return sp.Symbol(w)
-
-    def parse_word(self, w: str):
-        if w in _FUNCS and self.at("(", "{", "^") or w in ("sqrt", "ln", "log", "sin", "cos", "tan") and self._starts_atom():
-            return self.apply_function(w)
-        if w in ("pi",):
-            return sp.pi
-        if w in ("oo", "inf", "infty", "infinity", "Infinity"):
-            return sp.oo
-        if len(w) == 1:
-            if w in _FUNCTION_LETTERS and self.at("(") and self._call_like():
-                self.next()
-                args = self.parse_list((")",))
-                self.expect(")")
-                return sp.Function(w)(*[a for a in args if isinstance(a, sp.Basic)])
-            return self.word_value(w)
-        if len(w) >= 3:
-            return sp.Symbol(w)
-        # "xy" is x*y: push the letters back one by one.
-        for ch in reversed(w[1:]):
-            self.toks.insert(self.i, ("word", ch))
-        return self.word_value(w[0])
-
-    def _call_like(self) -> bool:
-        """f(x) is a call when the parenthesis holds a short argument list of symbols/numbers."""
-        depth, j = 0, self.i
-        while j < len(self.toks) and j < self.i + 40:
-            val = self.toks[j][1]
-            depth += (val == "(") - (val == ")")
-            if depth == 0:
-                inner = self.toks[self.i + 1 : j]
-                return 0 < len(inner) <= 9
-            j += 1
-        return False
-
-    def apply_function(self, name: str):
-        fn = _FUNCS[name]
-        power = None
-        if self.at("^"):
-            self.next()
-            power = self.parse_arg()
-        if name == "log" and self.at("_"):
-            self.next()
-            base = self.parse_arg()
-            arg = self.parse_fn_arg()
-            val = _map2(arg, base, lambda a, b: sp.log(a, b))
-        else:
-            arg = self.parse_fn_arg()
-            inverse = {"sin": sp.asin, "cos": sp.acos, "tan": sp.atan, "cot": sp.acot, "sec": sp.asec, "csc": sp.acsc}
-            if power is not None and power == -1 and name in inverse:  # \tan^{-1} x is arctan
-                return _map1(arg, inverse[name])
-            val = _map1(arg, fn)
-        return _map2(val, power, guarded_pow) if power is not None else val
-
-    def parse_fn_arg(self):
-        if self.at("("):
-            self.next()
-            inner = self.parse_expr()
-            self.expect(")")
-            return inner
-        if self.at("{"):
-            return self.parse_arg()
-        return self.parse_power()
-
-    def parse_command(self, cmd: str):
-        name = cmd[1:]
-        if name == "frac" or name == "cfrac":
-            num, den = self.parse_arg(), self.parse_arg()
-            return _map2(num, den, lambda a, b: a / b)
-        if name == "binom":
-            n, k = self.parse_arg(), self.parse_arg()
-            if isinstance(n, sp.Basic) and n.is_Number and abs(n) > 10**5:
-                raise TooLarge("binomial too large")
-            return _map2(n, k, sp.binomial)
-        if name == "sqrt":
-            index = None
-            if self.at("["):
-                self.next()
-                index = self.parse_expr()
-                self.expect("]")
-            arg = self.parse_arg()
-            return _map1(arg, sp.sqrt) if index is None else _map2(arg, index, lambda a, b: sp.root(a, b))
-        if name in _FUNCS:
-            return self.apply_function(name)
-        if name in ("sum", "prod"):
-            return self.parse_big_operator(sp.Sum if name == "sum" else sp.Product)
-        if name == "pi":
-            return sp.pi
-        if name == "infty" or name == "infin":
-            return sp.oo
-        if name in ("emptyset", "varnothing"):
-            return SetOf([])
-        if name in _GREEK:
-            return sp.Symbol(name)
-        if cmd in _WRAPPERS:
-            if self.at("{"):
-                self.next()
-                start, depth = self.i, 1
-                while depth:
-                    kind, val = self.next()
-                    if kind == "end":
-                        raise ParseError("unbalanced braces")
-                    depth += (val == "{") - (val == "}")
-                words = "".join(v for _, v in self.toks[start : self.i - 1])
-                if name in ("text", "mathrm", "textbf", "operatorname", "mathbf", "boxed", "fbox"):
-                    sub = Parser(words).parse() if words else SetOf([])
-                    return sub
-                return sp.Symbol(f"{name}({words})")
-            return self.parse_arg()
-        if name == "begin":
-            return self.parse_matrix()
-        if name in ("mathrm", "operatorname"):
-            return self.parse_arg()
-        raise ParseError(f"unsupported command {cmd}")
-
-    def parse_big_operator(self, kind):
-        """\\sum_{k=0}^{n} body -> an unevaluated Sum/Product (never expanded here)."""
-        self.expect("_")
-        self.expect("{")
-        bound = self.parse_relation()
-        self.expect("}")
-        if not (isinstance(bound, Rel) and bound.ops == ["="] and isinstance(bound.exprs[0], sp.Symbol)):
-            raise ParseError("unsupported summation bounds")
-        self.expect("^")
-        upper = self.parse_arg()
-        body = self.parse_term()
-        if not all(isinstance(x, sp.Expr) for x in (bound.exprs[1], upper, body)):
-            raise ParseError("unsupported summation")
-        return kind(body, (bound.exprs[0], bound.exprs[1], upper))
-
-    def parse_matrix(self):
-        self.expect("{")
-        env = self.next()[1]
-        self.expect("}")
-        if env not in _MATRIX_ENVS:
-            raise ParseError(f"unsupported environment {env}")
-        if env == "array" and self.at("{"):
-            while not self.at("}"):
-                if self.next()[0] == "end":
-                    raise ParseError("unbalanced array spec")
-            self.next()
-        rows, row = [], []
-        while True:
-            if self.at(r"\end"):
-                self.next()
-                self.expect("{")
-                self.next()
-                self.expect("}")
-                break
-            if self.peek()[0] == "end":
-                raise ParseError("unterminated matrix")
-            row.append(_finish(self.parse_expr()))
-            if self.at("&"):
-                self.next()
-            elif self.at(r"\cr"):
-                self.next()
-                rows.append(row)
-                row = []
-        if row:
-            rows.append(row)
-        if not rows or len({len(r) for r in rows}) != 1:
-            raise ParseError("ragged matrix")
-        if all(isinstance(c, sp.Expr) for r in rows for c in r):
-            return sp.ImmutableMatrix(rows)  # supports A + B, A B in answers
-        return Matrix(rows)
-
-
-def _label_value(node):
-    if isinstance(node, Rel) and node.ops == ["="] and isinstance(node.exprs[0], sp.Symbol):
-        return node.exprs[1]
-    return node
-
-
-def _finish(node):
-    if isinstance(node, Multi):
-        return Seq(node.items)
-    return node
-
 
 def parse_answer(text: str):
     """Parse one normalized answer string; raises ParseError / TooLarge."""
@@ -635,3 +327,4 @@ def parse_answer(text: str):
         return Parser(text).parse()
     except RecursionError:
         raise TooLarge("nesting too deep") from None
+

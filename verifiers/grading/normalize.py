@@ -39,6 +39,10 @@ _UNIT_WORDS = (
     "cups?|pages?|cars?|tickets?|trees?|rows?|bags?|balls?|coins?|steps?|games?|questions?|hats?|pairs?|numbers?"
 )
 _UNIT_SUFFIX_RE = re.compile(r"(?<=[\d}.)])\s*(?:(?:square|sq\.?|cubic)\s+)?(?:" + _UNIT_WORDS + r")\.?(?:\s*\^\s*\{?[23]\}?)?\s*$", re.I)
+_UNIT_BEFORE_COMMA_RE = re.compile(r"(?<=\d)\s+(?:" + _UNIT_WORDS + r")\.?(?:\s*\^\s*\{?[23]\}?)?(?=\s*[,}])", re.I)
+_GROUP_COMMA_RE = re.compile(r"\s*\{\s*,\s*\}\s*")
+# "or"/"and" glued between two items: after a digit or closing bracket, before a capital, bracket or sign.
+_GLUED_CONNECTIVE_RE = re.compile(r"(?<=[\d)}\]])\s*(?:or|and)(?=[A-Z(\[{\\-]|\d)")
 _THOUSANDS_RE = re.compile(r"(?<![\d.])(\d{1,3})((?:,\d{3})+)(?![\d])")
 _THOUSANDS_SPACE_RE = re.compile(r"^-?\d{1,3}(?: \d{3})+(?:\.\d+)?$")
 _PLAIN_NUMBER_RE = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
@@ -117,7 +121,8 @@ def normalize_answer(s: str) -> Normalized:
     s = re.sub(r",\\!\s*", ",", s)  # 11,\!111 is a thousands separator, not a list
     s = _SPACING_RE.sub(" ", s)
     s = _DROP_COMMANDS_RE.sub("", s)
-    s = s.replace("{,}", ",").replace("{.}", ".")
+    s = _GROUP_COMMA_RE.sub(",", s).replace("{.}", ".")  # 10{,}000 and the spaced 14 {, }916
+    s = _GLUED_CONNECTIVE_RE.sub(" or ", s)  # "W(x)=1orW(x)=-1": a list written without spaces
     degrees = bool(_DEGREES_RE.search(s))
     s = _DEGREES_RE.sub(" ", s)
     percent = bool(_PERCENT_RE.search(s))
@@ -130,6 +135,8 @@ def normalize_answer(s: str) -> Normalized:
     for _ in range(3):
         s = re.sub(r"(?:\s|\\\\)*[.,;:!?]+$", "", s).strip()
         s = _UNIT_SUFFIX_RE.sub("", s).strip()
+    if "," in s:  # units after each item of a list: "35 cm, 4 cm"
+        s = _UNIT_BEFORE_COMMA_RE.sub("", s)
     s = strip_math_delimiters(s)
     if re.fullmatch(r"\{[^{}]*\}", s) and "," not in s:
         s = s[1:-1].strip()
