@@ -50,6 +50,8 @@ COMMITTED = [
     ("(A) is incorrect. (B) is correct. Hence D is the right answer.", 4, "D"),
     ("print(answer); answer: D", 4, "D"),
     ("Answer:\n\nC", 4, "C"),
+    ("The answer is Paris, which is not in Germany.", 4, "A"),  # a description, not a rejection
+    ("The closest answer is Paris, but that is not listed. The answer is (C).", 4, "C"),
 ]
 
 NO_COMMITMENT = [
@@ -73,6 +75,9 @@ NO_COMMITMENT = [
     ("def f(x): return 'A' if x else 'B'  # answer = eval('A')", 4),  # code-like text
     ("The answer is $1$.", 4),
     ("(A) is incorrect. (B) is correct. (D) is correct.", 4),  # evaluating options is not choosing
+    # the response rules out the value it names (a truncated "closest answer" loop ends like this)
+    ("The closest answer is London, but this is not among the choices. The closest answer is Berlin, "
+     "but this is not among the choices", 4),
 ]
 
 

@@ -5,7 +5,8 @@ revise: "the answer is (A)... wait... the answer is (C)"):
 1. an answer phrase followed by a letter: "The answer is (B)", "Answer: B", "**Final Answer:** b)",
    "the correct option is C", "\\boxed{D}", "I choose E", "B is the correct answer";
 2. a closing line that is only a letter: "B", "(B)", "**B**", "B)", "B. <that option's text>";
-3. an answer phrase followed by one option's text, repeated verbatim ("The answer is: Paris");
+3. an answer phrase followed by one option's text, repeated verbatim ("The answer is: Paris"),
+   unless the same sentence rules it out ("The closest answer is Paris, but this is not among the choices");
 4. a closing "closest / choose / pick" sentence naming exactly one "(X)".
 A response matching none of these gives None: we never fall back to "the last capital
 letter in the text", which picks the article "A" or the pronoun "I" out of the reasoning.
@@ -176,6 +177,14 @@ def _closing_line(text: str, n_options: int, options: Sequence[str] | None) -> s
     return None
 
 
+# The response itself rules the value out in the same sentence: not a commitment to it.
+_REJECTED_RE = re.compile(
+    r"\b(?:but|which|however|yet)\s*,?\s+(?:this|that|it)?\s*(?:is|was)\s+not\s+"
+    r"(?:among|one\s+of|in\s+the\s+(?:list|options|choices)|an?\s+(?:valid\s+)?(?:option|choice|answer)|listed"
+    r"|available|correct|right|the\s+(?:correct|right))\b",
+    re.I)
+
+
 def _answer_text(text: str, options: Sequence[str], after: int, lower: str) -> tuple[int, str] | None:
     """The option whose text the last answer phrase repeats, if that phrase comes after ``after``."""
     matches = _windowed_matches(_ANSWER_TEXT_RE, text, lower, ("answer",))
@@ -185,6 +194,8 @@ def _answer_text(text: str, options: Sequence[str], after: int, lower: str) -> t
     tail = text[last.end():last.end() + 600]
     candidates = [tail.split("\n", 1)[0]]
     sentence = re.split(r"(?<=[^\d\s])\.(?:\s|$)", candidates[0], maxsplit=1)[0]
+    if _REJECTED_RE.search(sentence):
+        return None  # "the closest answer is 2.5 kW, but this is not among the choices": rejected
     candidates.append(sentence)
     for cand in candidates:
         index = _option_index(cand.strip().strip("*_").strip(), options)
