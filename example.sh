@@ -22,9 +22,9 @@ echo "== 2. extract and grade answers (rules only: no extractor configured)"
 "$PY" generation/unified_evaluation.py --input_path "$OUT/samples.hf" \
     --output_path "$OUT/evaluated.hf" --dataset_type math
 
-echo "== 3. score with the embedded LM judge (P(True) from logprobs)"
+echo "== 3. score with the embedded LM judge (verdict value = P(True) from logprobs; unparseable verdicts stay null)"
 "$PY" generation/unified_RMs_and_LM_Judges.py --dataset_path "$OUT/evaluated.hf" \
-    --output_path "$OUT/scored.hf" --lm_judges smollm2 --verdicts_per_sample 2 --batch_size 4
+    --output_path "$OUT/scored.hf" --lm_judges smollm2 --verdicts_per_sample 1 --max_new_tokens 8 --batch_size 4
 
 echo "== 4. select one answer per problem (label-free weak supervision, half held out)"
 "$PY" selection/run.py --config-name weak_supervision data_cfg.dataset_path="$OUT/scored.hf" \
