@@ -11,8 +11,6 @@ The dataset is written atomically with its manifest once every row is graded.
 """
 from __future__ import annotations
 
-import json
-import os
 import sys
 from collections import Counter, deque
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +20,7 @@ from typing import Any, Iterator
 
 from generation.config import opt
 from toolkit.errors import InputError
+from toolkit.progress import check_run_identity, progress_dir
 
 GRADER_VERSION = 1
 DATASET_TYPES = ("math", "gpqa", "gpqa_diamond", "mmlu", "mmlu_pro")
@@ -106,25 +105,12 @@ def load_input(config: EvaluationConfig):
 # -- progress ----------------------------------------------------------------------------------
 class EvaluationProgress:
     def __init__(self, output_path: str):
-        out = Path(output_path).expanduser().resolve()
-        self.dir = out.parent / f"{out.name}.progress"
+        self.dir = progress_dir(output_path)
         self.graded_path = self.dir / "graded.jsonl"
         self.llm_cache_path = self.dir / "llm_cache.jsonl"
 
     def check_identity(self, identity: dict[str, Any]) -> None:
-        path = self.dir / "identity.json"
-        if path.exists():
-            old = json.loads(path.read_text())
-            changed = [k for k in sorted(set(old) | set(identity)) if old.get(k) != identity.get(k)]
-            if changed:
-                what = "; ".join(f"{k}: was {old.get(k)!r}, now {identity.get(k)!r}" for k in changed)
-                raise InputError(f"{self.dir} holds grades made with other settings ({what}). Rerun with the same "
-                                 f"settings to continue, or use another --output_path (or delete {self.dir})")
-            return
-        self.dir.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(identity, indent=2, sort_keys=True))
-        os.replace(tmp, path)
+        check_run_identity(self.dir, identity, "grades")
 
     def load(self, ids: set[int]) -> dict[int, dict[str, Any]]:
         """Finished rows by id (a row with an error is retried, so only error-free ones count)."""

@@ -8,13 +8,12 @@ samples from two configurations. ``samples.jsonl`` is an append-only journal key
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 from toolkit.errors import InputError
 from toolkit.journal import Journal, read_journal
+from toolkit.progress import check_run_identity, progress_dir
 
 
 def instruction_hash(instruction: str) -> str:
@@ -23,25 +22,11 @@ def instruction_hash(instruction: str) -> str:
 
 class ProgressStore:
     def __init__(self, output_path: str | os.PathLike):
-        out = Path(output_path).expanduser().resolve()
-        self.dir = out.parent / f"{out.name}.progress"
+        self.dir = progress_dir(output_path)
         self.samples_path = self.dir / "samples.jsonl"
 
     def check_identity(self, identity: dict[str, Any], write: bool = True) -> None:
-        path = self.dir / "identity.json"
-        if path.exists():
-            old = json.loads(path.read_text())
-            changed = [k for k in sorted(set(old) | set(identity)) if old.get(k) != identity.get(k)]
-            if changed:
-                what = "; ".join(f"{k}: was {old.get(k)!r}, now {identity.get(k)!r}" for k in changed)
-                raise InputError(f"{self.dir} holds samples made with other settings ({what}). Rerun with the "
-                                 f"same settings to continue, or use another --output_path (or delete {self.dir}) "
-                                 "to start over")
-        elif write:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(identity, indent=2, sort_keys=True))
-            os.replace(tmp, path)
+        check_run_identity(self.dir, identity, "samples", write=write)
 
     def load(self, hashes: dict[int, str]) -> tuple[dict[tuple[int, int], dict], dict[tuple[int, int], dict]]:
         """(successes, latest failures) by (id, sample index), for the rows asked about."""

@@ -29,3 +29,13 @@ def smollm2_hf_dir() -> Path:
     from toolkit.hf_export import export_smollm2_hf
 
     return export_smollm2_hf(CACHE / "smollm2-hf")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One intra-op thread: on a shared 2-core machine, 2 spinning OpenMP threads run ~8x slower."""
+    torch = pytest.importorskip("torch")
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

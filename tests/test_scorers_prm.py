@@ -14,13 +14,7 @@ from verifiers.scorers import load_scorer, split_steps  # noqa: E402
 from verifiers.scorers.testing import build_causal_lm, build_token_cls_prm, tiny_spec  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine, 2 spinning OpenMP threads run ~8x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 PROMPTS = ["Sum the first ten odd numbers.", "What is 2+2?", "Is 91 prime?"]

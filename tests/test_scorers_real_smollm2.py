@@ -8,19 +8,10 @@ import pytest
 os.environ["HF_HUB_OFFLINE"] = "1"
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
-pytestmark = pytest.mark.slow  # real 135M forwards on the CPU
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_torch_thread")]  # real 135M forwards on the CPU
 
 from verifiers.scorers import load_scorer  # noqa: E402
 from verifiers.scorers.testing import tiny_spec  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine, 2 spinning OpenMP threads run ~8x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 PROMPT = "What is the sum of the first ten positive odd integers?"

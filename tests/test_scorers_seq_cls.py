@@ -13,13 +13,7 @@ from verifiers.scorers import ScoreResult, load_scorer  # noqa: E402
 from verifiers.scorers.testing import build_seq_cls, tiny_spec  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """One intra-op thread: on a shared 2-core machine, 2 spinning OpenMP threads run ~8x slower."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 PROMPTS = ["What is 2+2?", "Sum the first ten odd numbers.", "What is 2+2?", "Name a prime above 10."]
