@@ -30,7 +30,7 @@ def plot_results(results: dict[str, Any], folder: Path) -> list[Path]:
         ax.axhline(mv, color="gray", linestyle=":", label=f"majority vote {mv:.1f}")
     split = "training split (not held out)" if results["split"]["evaluated_on_training_set"] else "test split"
     ax.set_title(f"Select@1 on the {split}; red = uses labels", fontsize=9)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper right")
     ax.set_ylim(0, 105)
     fig.tight_layout()
     paths.append(folder / "select_at_1.png")
