@@ -306,11 +306,11 @@ def summarize(output_path: str) -> str:
                      f"{', '.join(m['skipped_existing'])}")
     for name, f in (m.get("failures") or {}).items():
         state = f"model failed: {f['model_error']}" if f.get("model_error") else (
-            f"{f['failed_samples']} failed sample(s)" if f["failed_samples"] else "ok")
+            f"{f['failed_samples']} sample(s) with a null score or verdict" if f["failed_samples"] else "ok")
         lines.append(f"  {name}: {state}")
     if any(f.get("failed_samples") for f in (m.get("failures") or {}).values()):
-        lines.append(f"  reasons are in the `{ERRORS_COLUMN}` column; rerun the same command to retry "
-                     "unfinished work")
+        lines.append(f"  reasons are in the `{ERRORS_COLUMN}` column; rerunning the same command retries them "
+                     "(an unparseable verdict at a fixed seed will come back the same)")
     return "\n".join(lines)
 
 
