@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from toolkit.errors import InputError
+from toolkit.progress import progress_dir as output_progress_dir
 from verifiers.scoring_config import ScoringConfig
 from verifiers.workers import VerifierJob, run_job, stable_hash, worker_command
 
@@ -140,7 +141,7 @@ def run_scoring(config: ScoringConfig, scorer_factory: Callable[..., Any] | None
     skipped = [v.name for v in verifiers
                if not config.overwrite and all(c in dataset.column_names for c in v.columns)]
     todo = [v for v in verifiers if v.name not in skipped]
-    progress_dir = Path(str(Path(config.output_path).resolve()) + ".progress")
+    progress_dir = output_progress_dir(config.output_path)
     the_plan = plan_scoring(config, todo) if todo else None
     stats: dict[str, dict[str, Any]] = {}
     if todo:
