@@ -5,7 +5,7 @@ Sets (read from ../shared/data, the folder beside the checkout):
   hardverify  HardVerify-Math dev half: ground truth vs an equivalent and a wrong extracted answer
   qwen        Qwen2.5-Math 100 problems x 8 responses, graded end to end against Qwen's labels
   gsm8k       GSM8K model solutions (4 per problem), end to end against is_correct
-  mmlu_pro    multiple choice, from bench/grading_mmlu_pro.py (evaluation engineer) when present
+  mmlu_pro    multiple choice vs the upstream MMLU-Pro regex (bench/grading_mmlu_pro.py)
 Printed per set and grader: precision, recall, agreement with labels (also after dropping the
 labels listed in LABEL_ISSUES as upstream errors), no-extraction rate, pairs/s and p99 latency,
 and our/Math-Verify ratios.
@@ -191,16 +191,10 @@ def _fmt(m: dict) -> str:
 
 
 def run_mmlu_pro() -> None:
-    path = Path(__file__).resolve().parent / "grading_mmlu_pro.py"
-    if not path.exists():
-        print("mmlu_pro    skipped: bench/grading_mmlu_pro.py (evaluation engineer) not present yet")
-        return
-    import importlib.util
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import grading_mmlu_pro
 
-    spec = importlib.util.spec_from_file_location("grading_mmlu_pro", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)  # our own bench file, not model output
-    for key, value in module.run().items():
+    for key, value in grading_mmlu_pro.run().items():
         print(f"mmlu_pro    {key}: {value}")
 
 

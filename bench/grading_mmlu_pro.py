@@ -9,12 +9,20 @@ then the last capital A-J anywhere in the text, then a seeded random option. The
 guesses, not extraction, so upstream is reported at each step; ours never guesses, and for a
 like-for-like comparison ours is also shown with upstream's own fallbacks appended.
 
+Benchmark accuracy (letter == gold) scores the model, not the extractor: a lucky pick from a
+hedge ("The answer is (B) and (D)") raises it. Extraction accuracy (did the grader read the
+letter the response committed to?) is measured on bench/mmlu_pro_audit.json, a hand audit of
+every row where the two extractors differ; on all other rows they read the same letter, so
+the audit decides the difference exactly. A disagreement missing from the audit is reported.
+
     python bench/grading_mmlu_pro.py [--limit N] [--show N]
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import math
 import random
 import re
 import sys
@@ -28,6 +36,7 @@ from verifiers.grading.extract_choice import extract_choice  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 ZIP_NAME = "mmlupro_outputs_Llama-3.1-8B-Instruct_5shot.zip"
+AUDIT = Path(__file__).resolve().parent / "mmlu_pro_audit.json"
 
 _LAST_ANSWER_RE = re.compile(r"answer is:?\s*\(?[A-J]\)?")
 _HEDGE_TAIL_RE = re.compile(r"(?:\s*,\s*\(?[A-J]\)?)*\s*(?:,|\band\b|\bor\b)\s*\(?[A-J]\)?(?![A-Za-z])")
@@ -89,6 +98,51 @@ def load(limit: int | None = None) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
+def mcnemar_p(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value for b vs c discordant pairs."""
+    n, k = b + c, min(b, c)
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2 ** n
+    return min(1.0, 2 * tail)
+
+
+def audit_extraction(rows: list[dict], ours: list, up: list, disagree: list[int]) -> dict:
+    """Score both extractors against the hand audit of the rows where they differ."""
+    audit = json.loads(AUDIT.read_text())["rows"]
+    unaudited, ours_right, up_right, ambiguous = [], 0, 0, 0
+    kinds: dict[str, list[int]] = {}
+    for i in disagree:
+        entry = audit.get(str(i))
+        text = rows[i]["generated_text"]
+        if entry is None or hashlib.sha1(text.encode()).hexdigest()[:12] != entry["sha1_12"]:
+            unaudited.append(i)
+            continue
+        tally = kinds.setdefault(entry["kind"], [0, 0, 0])
+        tally[0] += 1
+        if entry["intended"] == "ambiguous":
+            ambiguous += 1
+            up_right += 1  # credited to upstream, never to us
+            tally[2] += 1
+            continue
+        ours_right += ours[i] == entry["intended"]
+        up_right += up[i] == entry["intended"]
+        tally[1] += ours[i] == entry["intended"]
+        tally[2] += up[i] == entry["intended"]
+    n = len(rows)
+    out = {
+        "extraction audit: disagreements audited / unaudited": f"{len(disagree) - len(unaudited)} / {len(unaudited)}"
+        + (f" (audit rows {unaudited[:10]})" if unaudited else ""),
+        "extraction audit: read the committed letter, ours / upstream regex":
+            f"{ours_right} / {up_right} of {len(disagree) - len(unaudited)} ({ambiguous} ambiguous multi-part rows credited to upstream)",
+        "extraction accuracy difference, ours - upstream regex (all rows)":
+            f"{(ours_right - up_right) / n * 100:+.2f} points ({ours_right - up_right:+d} of {n} responses)",
+    }
+    for kind, (count, o, u) in sorted(kinds.items()):
+        out[f"  {kind} (n, ours right, upstream right)"] = (count, o, u)
+    return out
+
+
 def _timed(fn, rows) -> tuple[list, float]:
     start = time.perf_counter()
     out = [fn(r) for r in rows]
@@ -145,8 +199,12 @@ def run(limit: int | None = None, show: int = 0) -> dict:
         "  only ours extracts (n, ours right)": (len(only_ours), sum(ours[i] == gold[i] for i in only_ours)),
         "  different letters (n, ours right, upstream right)":
             (len(differ), sum(ours[i] == gold[i] for i in differ), sum(up[i] == gold[i] for i in differ)),
+        "benchmark accuracy, exact McNemar p (ours vs upstream regex)": round(mcnemar_p(
+            sum(o == g != u for o, u, g in zip(ours, up, gold)), sum(u == g != o for o, u, g in zip(ours, up, gold))), 3),
         "throughput ours / upstream regex (responses/s)": f"{n / t_ours:,.0f} / {n / t_up:,.0f}",
     }
+    if limit is None:
+        out.update(audit_extraction(rows, ours, up, disagree))
     if show:
         for i in disagree[:show]:
             text = rows[i]["generated_text"]

@@ -52,6 +52,10 @@ COMMITTED = [
     ("Answer:\n\nC", 4, "C"),
     ("The answer is Paris, which is not in Germany.", 4, "A"),  # a description, not a rejection
     ("The closest answer is Paris, but that is not listed. The answer is (C).", 4, "C"),
+    # forms from the MMLU-Pro audit (bench/mmlu_pro_audit.json)
+    ("The answer is (F) and (E). The answer is (I).", 10, "I"),  # a hedge, then one letter
+    ("The closest answer is A1's share: $3,800. The answer is (E).", 10, "E"),  # "A1" is no letter
+    ("The answer is not among the choices, but the closest is (C).", 10, "C"),
 ]
 
 NO_COMMITMENT = [
@@ -62,6 +66,8 @@ NO_COMMITMENT = [
     ("The answer is (None of the above).", 10),
     ("The answer is (B) or (F).", 10),  # two letters: no single answer
     ("The answer is A, C and D.", 4),
+    ("The answer is (A, B, E).", 10),
+    ("The correct answer is Elizabeth F. Loftus. However, the correct answer is not listed.", 10),
     ("The answer is (E).", 4),  # outside A-D
     ("", 4),
     ("   \n ", 4),
