@@ -46,15 +46,21 @@ class ContinuousLabelModel:
                               group_prior_strength=group_prior_strength)
 
     # ---- transforms fitted on the training scores ----------------------------------------
-    def _normal_scores(self, scores: np.ndarray) -> np.ndarray:
-        """Probit of each score's rank among the training scores of its verifier; NaN stays NaN."""
+    def _normal_scores(self, scores: np.ndarray, training: bool = False) -> np.ndarray:
+        """Probit of each score's rank among the training scores of its verifier; NaN stays NaN.
+
+        ``training``: ``scores`` are the training scores themselves, so their mid-ranks come
+        from one sort (rankdata) instead of two binary searches per score.
+        """
         out = np.full(scores.shape, np.nan)
         for j, ref in enumerate(self._sorted):
             col = scores[:, j]
             ok = ~np.isnan(col)
-            lo = np.searchsorted(ref, col[ok], side="left")
-            hi = np.searchsorted(ref, col[ok], side="right")
-            out[ok, j] = stats.norm.ppf((0.5 * (lo + hi) + 0.5) / (len(ref) + 1.0))  # mid-rank: ties share
+            if training:
+                mid = stats.rankdata(col[ok], method="average") - 0.5
+            else:
+                mid = 0.5 * (np.searchsorted(ref, col[ok], side="left") + np.searchsorted(ref, col[ok], side="right"))
+            out[ok, j] = stats.norm.ppf((mid + 0.5) / (len(ref) + 1.0))  # mid-rank: ties share
         if self.dependent_groups_:
             grouped = {j for g in self.dependent_groups_ for j in g}
             singles = [j for j in range(scores.shape[1]) if j not in grouped]
@@ -93,7 +99,7 @@ class ContinuousLabelModel:
         init = binary.predict_proba(votes, groups, class_balance)
 
         self._sorted = [np.sort(scores[seen[:, j], j]) for j in range(scores.shape[1])]
-        normal = self._normal_scores(scores)
+        normal = self._normal_scores(scores, training=True)
         if self.method == "quantile":
             qs = np.linspace(0, 1, self.n_bins + 1)[1:-1]
             self._edges = [np.unique(np.nanquantile(normal[:, j], qs)) for j in range(normal.shape[1])]

@@ -57,3 +57,12 @@ def test_bad_input():
         ContinuousLabelModel(method="kde")
     with pytest.raises(InputError):
         ContinuousLabelModel().fit(np.array([[np.nan, 1.0], [np.nan, 0.0]]))
+
+
+def test_training_ranks_match_the_lookup_used_for_new_scores():
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(500, 3)), 1)  # rounding makes ties
+    x[rng.random(x.shape) < 0.1] = np.nan
+    model = ContinuousLabelModel(dependent_groups=None).fit(x)
+    fast = model._normal_scores(x, training=True)
+    np.testing.assert_array_equal(fast, model._normal_scores(x))
