@@ -110,31 +110,31 @@ def mcnemar_p(b: int, c: int) -> float:
 def audit_extraction(rows: list[dict], ours: list, up: list, disagree: list[int]) -> dict:
     """Score both extractors against the hand audit of the rows where they differ."""
     audit = json.loads(AUDIT.read_text())["rows"]
-    unaudited, ours_right, up_right, ambiguous = [], 0, 0, 0
-    kinds: dict[str, list[int]] = {}
+    unaudited: list[int] = []
+    ambiguous = 0
+    kinds: dict[str, list[int]] = {}  # kind -> [rows, ours right, upstream right]
     for i in disagree:
         entry = audit.get(str(i))
-        text = rows[i]["generated_text"]
-        if entry is None or hashlib.sha1(text.encode()).hexdigest()[:12] != entry["sha1_12"]:
+        if entry is None or hashlib.sha1(rows[i]["generated_text"].encode()).hexdigest()[:12] != entry["sha1_12"]:
             unaudited.append(i)
             continue
+        if entry["intended"] == "ambiguous":
+            ours_hit, up_hit = False, True  # credited to upstream, never to us
+            ambiguous += 1
+        else:
+            ours_hit, up_hit = ours[i] == entry["intended"], up[i] == entry["intended"]
         tally = kinds.setdefault(entry["kind"], [0, 0, 0])
         tally[0] += 1
-        if entry["intended"] == "ambiguous":
-            ambiguous += 1
-            up_right += 1  # credited to upstream, never to us
-            tally[2] += 1
-            continue
-        ours_right += ours[i] == entry["intended"]
-        up_right += up[i] == entry["intended"]
-        tally[1] += ours[i] == entry["intended"]
-        tally[2] += up[i] == entry["intended"]
+        tally[1] += ours_hit
+        tally[2] += up_hit
+    audited = len(disagree) - len(unaudited)
+    ours_right, up_right = (sum(t[k] for t in kinds.values()) for k in (1, 2))
     n = len(rows)
     out = {
-        "extraction audit: disagreements audited / unaudited": f"{len(disagree) - len(unaudited)} / {len(unaudited)}"
+        "extraction audit: disagreements audited / unaudited": f"{audited} / {len(unaudited)}"
         + (f" (audit rows {unaudited[:10]})" if unaudited else ""),
         "extraction audit: read the committed letter, ours / upstream regex":
-            f"{ours_right} / {up_right} of {len(disagree) - len(unaudited)} ({ambiguous} ambiguous multi-part rows credited to upstream)",
+            f"{ours_right} / {up_right} of {audited} ({ambiguous} ambiguous multi-part rows credited to upstream)",
         "extraction accuracy difference, ours - upstream regex (all rows)":
             f"{(ours_right - up_right) / n * 100:+.2f} points ({ours_right - up_right:+d} of {n} responses)",
     }
