@@ -113,10 +113,11 @@ LOADERS = {"mathverify": load_mathverify, "hardverify": load_hardverify, "qwen":
 
 
 def run_ours(pair: Pair, timeout: float) -> tuple[bool, bool]:
-    """(verdict, extracted_something)."""
+    """(verdict, extracted_something). A Math-Verify case's own precision is passed to both graders."""
+    places = pair.mv_config.get("precision", 6) if pair.mv_config else 6
     if pair.extracted:
-        return bool(answers_equivalent(pair.gold, pair.pred, timeout)), True
-    res = grade(pair.pred, pair.gold, timeout=timeout)
+        return bool(answers_equivalent(pair.gold, pair.pred, timeout, float_rounding=places)), True
+    res = grade(pair.pred, pair.gold, timeout=timeout, float_rounding=places)
     return bool(res.correct), res.status != "no_answer"
 
 

@@ -12,7 +12,8 @@ NUMERIC = [
     ("1000", "1 000", True),
     ("-5", "\u22125", True),
     ("3", "3.0", True),
-    ("\\frac{600}{7}", "85.71", True),  # rounded decimal of an exact value
+    ("\\frac{600}{7}", "85.71", False),  # a short decimal is not the exact value (Math-Verify agrees)
+    ("\\frac{1}{3}", "0.333333", True),  # a written decimal to 6 places: Math-Verify's float_rounding
     ("\\frac{1}{3}", "0.3", False),  # one place is not a rounding we accept
     ("2.5", "2.6", False),
     ("2 \\times 10^{-10}", "2 \\times 10^{-11}", False),

@@ -57,5 +57,6 @@ def test_grade_result_fields():
 
 
 def test_bare_short_answer_is_graded():
-    assert grade("85.71", "\\frac{600}{7}").correct is True
+    assert grade("85.71", "\\frac{600}{7}").correct is False  # a rounded decimal is not the exact value
+    assert grade("0.6", "\\frac{3}{5}").correct is True
     assert grade("so hmm maybe six", "6").status == "no_answer"

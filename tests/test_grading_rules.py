@@ -40,7 +40,7 @@ NUMBER_FORMS = [
     ("\\frac{3}{4}", "0.75", True),  # simple fraction decided in-process
     ("-\\frac{3}{4}", "-3/4", True),
     ("\\frac{1}{3}", "0.3", False),
-    ("\\frac{600}{7}", "85.71", True),  # the rounding rule still applies to fractions
+    ("\\frac{600}{7}", "85.71", False),  # rounded to 2 places: not the exact value
 ]
 TABLES = {"solution_lists": SOLUTION_LISTS, "abs_inequalities": ABS_INEQUALITIES, "text_answers": TEXT_ANSWERS,
           "number_forms": NUMBER_FORMS}

@@ -33,7 +33,7 @@ def test_adversarial_inputs_return_quickly(pred):
     t0 = time.monotonic()
     res = grade(pred, "5", timeout=3.0)
     assert res.correct is not True
-    assert res.status in ("ok", "no_answer", "parse_error", "timeout")
+    assert res.status in ("ok", "no_answer", "parse_error", "timeout", "undecided")
     assert time.monotonic() - t0 < 30  # generous: bounded, not a timing benchmark
 
 

@@ -19,19 +19,30 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .extract_math import extract_math_answer, gold_answer, looks_like_bare_answer
-from .normalize import is_plain_number, normalize_answer
+from .normalize import canonical_number, is_plain_number, list_reading, normalize_answer
 from .result import GradeResult
 
 __all__ = ["GradeResult", "grade", "grade_batch", "extract_math_answer", "answers_equivalent", "gold_answer"]
 
-_REL_TOL = Fraction(1, 10**6)
 _LETTERS = "ABCDEFGHIJKLMNOP"
+_DECIMAL_PLACES = 6  # a written decimal against an exact value: Math-Verify's float_rounding, never looser
 
 
-def _numbers_equal(x: Fraction, y: Fraction, percent: bool) -> bool:
-    candidates = [(x, y)] + ([(x, y * 100), (x * 100, y)] if percent else [])
+def _numbers_equal(x: Fraction, y: Fraction, percent: bool | str, x_decimal: bool = False, y_decimal: bool = False,
+                   places: int = _DECIMAL_PLACES) -> bool:
+    """Exact equality; only a written decimal against an exact fraction is compared rounded to 6 places.
+
+    ``percent`` says which side carried a % sign ('gold', 'pred', True for both): p% equals p and p/100.
+    """
+    candidates = [(x, y)]
+    if percent == "gold":
+        candidates.append((x, y * 100))
+    elif percent == "pred":
+        candidates.append((x * 100, y))
     for u, v in candidates:
-        if u == v or abs(u - v) <= _REL_TOL * max(abs(u), abs(v)):
+        if u == v:
+            return True
+        if x_decimal != y_decimal and round(u, places) == round(v, places):
             return True
     return False
 
@@ -69,6 +80,23 @@ def _as_fraction(text: str) -> Fraction | None:
     return -value if sign else value
 
 
+def _percent_side(gold_percent: bool, pred_percent: bool) -> bool | str:
+    if gold_percent and pred_percent:
+        return True  # both p%: compared as written
+    return "gold" if gold_percent else "pred" if pred_percent else False
+
+
+_ARTICLES = {"a", "an", "the"}
+
+
+def _text_words(text: str) -> list[str]:
+    return [w for w in re.findall(r"[a-z0-9']+", text.casefold()) if w not in _ARTICLES]
+
+
+def _is_decimal(text: str) -> bool:
+    return "." in text and is_plain_number(text) and "e" not in text.lower()
+
+
 def _cached_verdict(key: tuple) -> tuple[bool | None, str, str] | None:
     with _VERDICTS_LOCK:
         hit = _VERDICTS.get(key)
@@ -86,12 +114,56 @@ def _remember_verdict(key: tuple, result: tuple[bool | None, str, str]) -> None:
             _VERDICTS.popitem(last=False)
 
 
-def _compare(gold: str, pred: str, timeout: float) -> tuple[bool | None, str, str]:
+def _compare(gold: str, pred: str, timeout: float, places: int = _DECIMAL_PLACES) -> tuple[bool | None, str, str]:
     """(verdict, status, detail) for two extracted answers.
 
-    Cheap decisions first, all in-process: identical strings, exact numbers and simple
-    fractions, a cache of earlier verdicts; only the rest pays a worker round trip.
+    The direct reading first; then, where it is not proven equal, readings the gold's shape
+    calls for: a list gold against commas read as thousands separators ('312,123,231'), and a
+    list of numbers against a prediction that states them in words ('7 goats and 4 helicopters').
     """
+    result = _compare_direct(gold, pred, timeout, places)
+    if result[0] is True:
+        return result
+    g = _normalized(gold)
+    if "," in g.text:
+        alt = list_reading(pred)
+        if alt is not None and alt != pred:
+            other = _compare_direct(gold, alt, timeout, places)
+            if other[0] is True:
+                return True, other[1], f"{other[2]} (commas read as list separators, as in the gold)"
+        words = _prose_numbers(gold, g.text, pred)
+        if words is not None:
+            return words
+    return result
+
+
+_PROSE_OK_RE = re.compile(r"^[A-Za-z0-9 ,;.$'\-]*$")
+_PROSE_NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
+
+
+def _prose_numbers(gold: str, gold_text: str, pred: str) -> tuple[bool | None, str, str] | None:
+    """A gold list of plain numbers against numbers stated in words, in the same order."""
+    items = gold_text.split(",")
+    if len(items) < 2 or not all(is_plain_number(x) for x in items):
+        return None
+    text = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", pred)
+    text = re.sub(r"\\[ ,;!]|\$", " ", text)
+    if not _PROSE_OK_RE.match(text) or not re.search(r"[A-Za-z]{3}", text):
+        return None
+    found = [canonical_number(x) for x in _PROSE_NUM_RE.findall(text.replace(",", " , "))]
+    if len(found) != len(items):
+        return None
+    want = [canonical_number(x) for x in items]
+    if found == want:
+        return True, "ok", "numbers stated in words, in the gold's order"
+    if sorted(found) == sorted(want):
+        return None, "undecided", "the right numbers in words, in another order than the gold's"
+    return False, "ok", "numbers stated in words differ from the gold's"
+
+
+def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[bool | None, str, str]:
+    """Cheap decisions first, all in-process: identical strings, exact numbers and simple
+    fractions, a cache of earlier verdicts; only the rest pays a worker round trip."""
     if gold.strip() == pred.strip() and any(ch.isalnum() for ch in pred):
         return True, "ok", "identical"
     g, p = _normalized(gold), _normalized(pred)
@@ -99,49 +171,56 @@ def _compare(gold: str, pred: str, timeout: float) -> tuple[bool | None, str, st
         return None, "no_answer", "empty answer after normalization"
     if g.text == p.text:
         return True, "ok", "identical after normalization"
-    if _TEXT_ANSWER_RE.match(g.text) and _TEXT_ANSWER_RE.match(p.text) and \
-            " ".join(g.text.casefold().split()) == " ".join(p.text.casefold().split()):
-        return True, "ok", "same text answer"  # "Monday" / "monday", "No solution" / "no solution"
-    percent = g.percent or p.percent
+    if _TEXT_ANSWER_RE.match(g.text) and _TEXT_ANSWER_RE.match(p.text):
+        gw, pw = _text_words(g.text), _text_words(p.text)
+        if gw == pw:
+            return True, "ok", "same text answer"  # "Monday" / "monday", "No solution" / "the no solution"
+        if len(gw) == 1 and len(pw) == 1:
+            return False, "ok", "different words"  # "odd" / "even"
+        return None, "undecided", "text answers differ in wording: only a reader can tell if they mean the same"
+    percent = _percent_side(g.percent, p.percent)
     x, y = _as_fraction(g.text), _as_fraction(p.text)
     if x is not None and y is not None:
-        if _numbers_equal(x, y, percent):
+        if _numbers_equal(x, y, percent, _is_decimal(g.text), _is_decimal(p.text), places):
             return True, "ok", "numeric"
-        if is_plain_number(g.text) and is_plain_number(p.text):
-            return False, "ok", "numeric"
-        # 85.71 may be 600/7 rounded: the worker's rounding rule decides fractions vs decimals.
+        return False, "ok", "numeric"
     # "1,22" written with a decimal comma (no space, never 3 digits after it) against 1.22.
     for raw, comma, other, other_text in ((gold, g.text, y, p.text), (pred, p.text, x, g.text)):
         if other is not None and "." in other_text and _DECIMAL_COMMA_RE.match(raw.strip().strip("$ ")) \
                 and _numbers_equal(Fraction(comma.replace(",", ".")), other, percent):
             return True, "ok", "numeric (decimal comma)"
     if len(g.text) > 5000 or len(p.text) > 5000:
-        return False, "ok", "answer too long to compare"
-    key = (g.text, p.text, g.percent, p.percent, g.degrees or p.degrees)
+        return None, "undecided", "answer too long to compare"
+    key = (g.text, p.text, g.percent, p.percent, g.degrees or p.degrees, places)
     cached = _cached_verdict(key)
     if cached is not None:
         return cached
     from .bounded import compare_bounded  # noqa: PLC0415 - keeps `import verifiers.grading` light
 
-    result = compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees)
+    result = compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees, places)
     _remember_verdict(key, result)
     return result
 
 
-def answers_equivalent(a: str, b: str, timeout: float = 5.0) -> bool | None:
-    """Are two extracted answers equivalent? None when undecidable within ``timeout``."""
-    verdict, _, _ = _compare(a, b, timeout)
+def answers_equivalent(a: str, b: str, timeout: float = 5.0, float_rounding: int = _DECIMAL_PLACES) -> bool | None:
+    """Are two extracted answers (gold, prediction) equivalent? None when it cannot be decided.
+
+    Exact values must be exactly equal. ``float_rounding`` applies only where one side is a
+    written decimal and the other an exact value: both rounded to that many places must agree
+    (6, Math-Verify's default; a smaller value is looser and must be asked for).
+    """
+    verdict, _, _ = _compare(a, b, timeout, float_rounding)
     return verdict
 
 
-def _grade_math(prediction: str, gold: str, timeout: float) -> GradeResult:
+def _grade_math(prediction: str, gold: str, timeout: float, places: int = _DECIMAL_PLACES) -> GradeResult:
     gold_ans = _gold_answer(gold)
     extracted = extract_math_answer(prediction)
     if extracted is None and looks_like_bare_answer(prediction):
         extracted = prediction.strip()
     if extracted is None:
         return GradeResult(False, None, "no_answer", gold_ans, "no committed final answer")
-    verdict, status, detail = _compare(gold_ans, extracted, timeout)
+    verdict, status, detail = _compare(gold_ans, extracted, timeout, places)
     if status == "no_answer":
         return GradeResult(False, extracted, status, gold_ans, detail)
     return GradeResult(verdict, extracted, status, gold_ans, detail)
@@ -173,8 +252,13 @@ def _grade_choice(prediction: str, gold: str, options: Sequence[str] | None) -> 
 
 
 def grade(prediction: str | None, gold: str, kind: str = "math", options: Sequence[str] | None = None,
-          timeout: float = 5.0) -> GradeResult:
-    """Grade one response against a gold answer (or gold solution). Never raises on bad data."""
+          timeout: float = 5.0, float_rounding: int = _DECIMAL_PLACES) -> GradeResult:
+    """Grade one response against a gold answer (or gold solution). Never raises on bad data.
+
+    ``correct`` is True only when the committed answer is proven equal to the gold, False when
+    proven different or when nothing is committed, None (status ``undecided``) when it cannot
+    be decided. See ``answers_equivalent`` for ``float_rounding``.
+    """
     if kind not in ("math", "choice"):
         raise ValueError(f"unknown grading kind {kind!r} (expected 'math' or 'choice')")
     if prediction is None or not str(prediction).strip():
@@ -184,7 +268,7 @@ def grade(prediction: str | None, gold: str, kind: str = "math", options: Sequen
     try:
         if kind == "choice":
             return _grade_choice(str(prediction), str(gold), options)
-        return _grade_math(str(prediction), str(gold), timeout)
+        return _grade_math(str(prediction), str(gold), timeout, float_rounding)
     except Exception as exc:  # noqa: BLE001 - a grading bug is recorded as data, not raised
         return GradeResult(None, None, "parse_error", gold, f"{type(exc).__name__}: {exc}"[:300])
 

@@ -40,7 +40,8 @@ def main() -> None:
                 reply = {"verdict": None, "detail": f"allocated {len(blob)}"}
             else:
                 verdict, detail = compare_texts(req["gold"], req["pred"], req.get("gold_percent", False),
-                                                req.get("pred_percent", False), req.get("degrees", False))
+                                                req.get("pred_percent", False), req.get("degrees", False),
+                                                int(req.get("places", 6)))
                 reply = {"verdict": verdict, "detail": detail}
         except MemoryError:
             reply = {"error": "memory limit reached"}

@@ -192,10 +192,10 @@ def _shutdown() -> None:
 
 
 def compare_bounded(gold: str, pred: str, timeout: float, gold_percent: bool = False,
-                    pred_percent: bool = False, degrees: bool = False) -> tuple[bool | None, str, str]:
+                    pred_percent: bool = False, degrees: bool = False, places: int = 6) -> tuple[bool | None, str, str]:
     """(verdict, status, detail) of one symbolic comparison run in a worker."""
     payload = {"gold": gold, "pred": pred, "gold_percent": gold_percent, "pred_percent": pred_percent,
-               "degrees": degrees}
+               "degrees": degrees, "places": places}
     try:
         reply = get_pool().call(payload, timeout)
     except WorkerTimeout as exc:
@@ -204,4 +204,5 @@ def compare_bounded(gold: str, pred: str, timeout: float, gold_percent: bool = F
         return None, "parse_error", f"worker crashed: {exc}"
     if "error" in reply:
         return None, "parse_error", reply["error"]
-    return reply["verdict"], "ok", reply.get("detail", "")
+    verdict = reply["verdict"]
+    return verdict, "ok" if verdict is not None else "undecided", reply.get("detail", "")

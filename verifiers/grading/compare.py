@@ -6,12 +6,16 @@ normalized difference, expressions numerically and then symbolically.
 """
 from __future__ import annotations
 
+import contextvars
+import re
+
 import sympy as sp
 
+from . import exact
+from .exact import Undecided
 from .latex_parse import Matrix, Rel, Seq, SetOf, TooLarge, Tup, Union, parse_answer
+from .latex_tokens import MAX_RESULT_DIGITS, Tower, collect_decimals, lazy_towers
 
-REL_TOL = 1e-6
-ABS_TOL = 1e-13
 _RNG_POINTS = [sp.Rational(n, d) for n, d in ((7, 5), (13, 11), (23, 7), (5, 17), (31, 9), (2, 3))]
 
 
@@ -58,125 +62,93 @@ def _flatten(node) -> list:
     return out
 
 
-def _numeric(e: sp.Expr):
-    try:
-        v = sp.N(e, 30)
-    except (TypeError, ValueError, ZeroDivisionError):
-        return None
-    if v.has(sp.zoo, sp.nan) or v.free_symbols:
-        return None
-    return v
+# (float_rounding, values written as decimals in the gold, in the prediction) for this comparison
+_PLACES: contextvars.ContextVar[tuple] = contextvars.ContextVar(
+    "places", default=(exact.DECIMAL_PLACES, frozenset(), frozenset()))
+_DECIMAL_RE = re.compile(r"^-?(?:\d+\.\d*|\.\d+)$")
 
 
-def _close(a, b, rel=REL_TOL) -> bool:
-    try:
-        if a.is_infinite or b.is_infinite:
-            return bool(a == b)
-        diff = abs(complex(a) - complex(b))
-        scale = max(abs(complex(a)), abs(complex(b)))
-    except (TypeError, ValueError, OverflowError):
-        return False
-    return diff <= ABS_TOL or diff <= rel * scale
+def _written_decimal(text: str | None) -> bool:
+    return bool(text) and bool(_DECIMAL_RE.match(text.strip()))
 
 
-def _rounded_match(exact: sp.Expr, written: sp.Expr) -> bool:
-    """85.71 for 600/7: ``written`` is a decimal with k>=2 places and ``exact`` rounds to it."""
-    if not (isinstance(written, sp.Expr) and written.is_Rational and _terminates(written, 6)):
-        return False
-    places = _places(written)
-    if places < 2:
-        return False
-    if isinstance(exact, sp.Expr) and exact.is_Rational and _terminates(exact, 6):
-        # A short exact decimal (2.5, 1/8) must be matched exactly, unless it has more places
-        # than the written value (2.653 m written as 2.65).
-        if _places(exact) <= places:
-            return False
-    g = _numeric(exact)
-    if g is None or not g.is_real:
-        return False
-    return abs(g - written) <= sp.Rational(1, 2) * sp.Rational(1, 10**places) * (1 + sp.Rational(1, 10**9))
-
-
-def _places(q: sp.Rational) -> int:
-    return next(k for k in range(7) if _terminates(q, k))
-
-
-def _terminates(q: sp.Rational, places: int) -> bool:
-    return (q * 10**places).is_Integer
+def _pair_equal(a, b, a_decimal: bool, b_decimal: bool) -> bool | None:
+    """Exact equality, except a written decimal against an exact constant (rounded to 6 places)."""
+    if a_decimal != b_decimal:
+        exact_side, written = (b, a) if a_decimal else (a, b)
+        if isinstance(written, sp.Expr) and written.is_Rational and isinstance(exact_side, sp.Expr) \
+                and not exact_side.free_symbols:
+            return exact.rounds_to(exact_side, written, _PLACES.get()[0])
+    return exact.equal(a, b)
 
 
 def expr_equal(a, b, pred_text: str | None = None, percent: bool = False, degrees: bool = False,
                gold_text: str | None = None) -> bool:
+    """Exact equality of two expressions; raises ``Undecided`` when it cannot be settled."""
     if not isinstance(a, sp.Basic) or not isinstance(b, sp.Basic):
         return False
     if a == b:
         return True
-    if isinstance(a, sp.Expr) and isinstance(b, sp.Expr):
-        free = a.free_symbols | b.free_symbols
-        if not free:
-            va, vb = _numeric(a), _numeric(b)
-            if va is not None and vb is not None:
-                if _close(va, vb) or _rounded_match(a, b) or _rounded_match(b, a):
-                    return True
-                if percent and (_close(va, vb * 100) or _close(va * 100, vb) or _rounded_match(a * 100, b)
-                                or _rounded_match(b * 100, a) or _rounded_match(a, b * 100) or _rounded_match(b, a * 100)):
-                    return True
-                if degrees and (_close(va, vb * sp.pi / 180) or _close(va * sp.pi / 180, vb)):
-                    return True
-                return False
-        verdict = _random_points(a, b, free)
-        if verdict is not None:
-            return verdict
-        try:
-            return sp.simplify(a - b) == 0
-        except (TypeError, ValueError, NotImplementedError, AttributeError):
-            return False
+    if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)):
+        return False
+    _, gold_decimals, pred_decimals = _PLACES.get()
+    gd = _written_decimal(gold_text) or a.is_Rational and a in gold_decimals and b not in gold_decimals
+    pd = _written_decimal(pred_text) or b.is_Rational and b in pred_decimals and a not in pred_decimals
+    candidates = [(a, b)]
+    if percent == "gold":  # a gold of 50% against 0.5 or 50
+        candidates.append((a, b * 100))
+    elif percent == "pred":
+        candidates.append((a * 100, b))
+    if degrees and not (a.free_symbols or b.free_symbols):  # 30 degrees against pi/6
+        candidates += [(a, b * sp.pi / 180), (a * sp.pi / 180, b)]
+    undecided = False
+    for x, y in candidates:
+        verdict = _pair_equal(x, y, gd, pd)
+        if verdict:
+            return True
+        undecided = undecided or verdict is None
+    if undecided:
+        raise Undecided("equality could not be proven or refuted")
     return False
 
 
-def _random_points(a, b, free) -> bool | None:
-    """Compare at rational points: any clear mismatch -> False; agreement everywhere -> True."""
-    from sympy.core.function import AppliedUndef
-
-    if a.atoms(AppliedUndef) or b.atoms(AppliedUndef):
-        return None
-    symbols = sorted(free, key=str)
-    agreed = 0
+def _point_values(d1, d2):
+    """Exact values of d1, d2 at rational points where both are defined."""
+    free = sorted(d1.free_symbols | d2.free_symbols, key=str)
     for shift in range(4):
-        point = {s: _RNG_POINTS[(i + shift) % len(_RNG_POINTS)] + i for i, s in enumerate(symbols)}
-        va, vb = _numeric(a.subs(point)), _numeric(b.subs(point))
-        if va is None or vb is None:
+        point = {s: _RNG_POINTS[(i + shift) % len(_RNG_POINTS)] + i for i, s in enumerate(free)}
+        try:
+            v1, v2 = d1.xreplace(point), d2.xreplace(point)
+        except (TypeError, ValueError, ZeroDivisionError):
             continue
-        if not _close(va, vb, rel=1e-9):
-            return False
-        agreed += 1
-    return True if agreed >= 3 else None
+        if v1.has(sp.zoo, sp.nan) or v2.has(sp.zoo, sp.nan) or v1.free_symbols or v2.free_symbols:
+            continue
+        yield v1, v2
 
 
 def _ratio_constant(d1, d2, positive: bool) -> bool:
-    """d1 = c * d2 for one constant c (c > 0 when positive is set)."""
+    """d1 = c * d2 for one constant c (c > 0 when positive is set), proven exactly."""
     if not isinstance(d1, sp.Expr) or not isinstance(d2, sp.Expr):
         return False
     if d2 == 0:
         return d1 == 0
-    free = sorted(d1.free_symbols | d2.free_symbols, key=str)
-    ratios = []
-    for shift in range(4):
-        point = {s: _RNG_POINTS[(i + shift) % len(_RNG_POINTS)] + i for i, s in enumerate(free)}
-        v1, v2 = _numeric(d1.subs(point)), _numeric(d2.subs(point))
-        if v1 is None or v2 is None or v2 == 0:
+    for v1, v2 in _point_values(d1, d2):
+        if exact.constant_is_zero(v2) is not False:
             continue
-        ratios.append(complex(v1 / v2))
-    if len(ratios) < 3:
-        try:
-            r = sp.simplify(d1 / d2)
-            return bool(r.is_number and r != 0 and (not positive or r.is_positive))
-        except (TypeError, ValueError, NotImplementedError):
+        c = v1 / v2
+        if exact.constant_is_zero(c) is not False:
             return False
-    r0 = ratios[0]
-    if abs(r0) < 1e-12 or any(abs(r - r0) > 1e-7 * max(1, abs(r0)) for r in ratios):
-        return False
-    return (r0.real > 0) if positive else True
+        if positive and not c.is_positive:
+            return False if c.is_positive is False else _undecided("sign of the ratio")
+        verdict = exact.is_zero(d1 - c * d2)
+        if verdict is None:
+            raise Undecided("relation could not be proven equivalent")
+        return verdict
+    raise Undecided("relation sides could not be evaluated")
+
+
+def _undecided(what: str):
+    raise Undecided(what)
 
 
 _FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
@@ -412,14 +384,31 @@ def _rhs_equal(gl, gr, pl, pr, pred_text, percent) -> bool:
     return values_equal(gr, pr, pred_text, percent)
 
 
+def _try_equal(x, y, degrees: bool) -> bool | None:
+    try:
+        return values_equal(x, y, degrees=degrees)
+    except Undecided:
+        return None
+
+
 def _ordered_equal(a: list, b: list, degrees: bool = False) -> bool:
-    return len(a) == len(b) and all(values_equal(x, y, degrees=degrees) for x, y in zip(a, b))
+    if len(a) != len(b):
+        return False
+    undecided = False
+    for x, y in zip(a, b):
+        verdict = _try_equal(x, y, degrees)
+        if verdict is False:
+            return False  # one component proven different: the whole differs
+        undecided = undecided or verdict is None
+    if undecided:
+        raise Undecided("a component could not be decided")
+    return True
 
 
 def _dedupe(items: list, degrees: bool) -> list:
     out = []
     for x in items:
-        if not any(values_equal(x, y, degrees=degrees) for y in out):
+        if not any(_try_equal(x, y, degrees) for y in out):
             out.append(x)
     return out
 
@@ -429,13 +418,17 @@ def _unordered_equal(a: list, b: list, degrees: bool = False) -> bool:
         a, b = _dedupe(a, degrees), _dedupe(b, degrees)  # a repeated solution is still the same set
     if len(a) != len(b):
         return False
-    remaining = list(b)
+    remaining, undecided = list(b), False
     for x in a:
         for k, y in enumerate(remaining):
-            if values_equal(x, y, degrees=degrees):
+            verdict = _try_equal(x, y, degrees)
+            if verdict:
                 del remaining[k]
                 break
+            undecided = undecided or verdict is None
         else:
+            if undecided:
+                raise Undecided("an element could not be matched or ruled out")
             return False
     return True
 
@@ -458,35 +451,133 @@ def _matrix_equal(g, p) -> bool:
     return len(a) == len(b) and all(_ordered_equal(r, s) for r, s in zip(a, b))
 
 
+def _ends_in_unknown(node) -> bool:
+    """'4 + 4 = X', '7 + 1 = y': an equation whose last side is a bare unknown commits to no value."""
+    return isinstance(node, Rel) and node.ops[-1] == "=" and _is_symbol_like(node.exprs[-1]) \
+        and not _is_label(node.exprs[0])
+
+
 def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent: bool = False,
-                  degrees: bool = False) -> tuple[bool | None, str]:
-    """Entry point used by the worker: normalized strings in, (verdict, detail) out."""
+                  degrees: bool = False, places: int = exact.DECIMAL_PLACES) -> tuple[bool | None, str]:
+    """Entry point used by the worker: normalized strings in, (verdict, detail) out.
+
+    The verdict is None when the comparison cannot be settled exactly (values too large to
+    build, equalities that cannot be proven or refuted, text the grammar does not cover).
+    """
     try:
-        g = parse_answer(gold)
+        with collect_decimals() as gold_decimals:
+            g = parse_answer(gold)
     except TooLarge as exc:
-        return False, f"gold too large: {exc}"
+        return _huge(gold, pred, f"gold too large ({exc})")
     except ValueError as exc:
-        return (_loose_text(gold) == _loose_text(pred)), f"gold not parsed ({exc}); compared as text"
+        return _as_text(gold, pred, f"gold not parsed ({exc})")
     try:
-        p = parse_answer(pred)
+        with collect_decimals() as pred_decimals:
+            p = parse_answer(pred)
     except TooLarge as exc:
-        return False, f"prediction too large: {exc}"
+        return _huge(gold, pred, f"prediction too large ({exc})")
     except ValueError as exc:
-        return (_loose_text(gold) == _loose_text(pred)), f"prediction not parsed ({exc}); compared as text"
+        return _as_text(gold, pred, f"prediction not parsed ({exc})")
+    if _ends_in_unknown(p) and not isinstance(g, Rel):
+        return False, "the equation ends in an unknown: no value committed"
     pred_text = pred if not isinstance(p, (Seq, Tup, SetOf, Rel)) else None
+    percent = True if gold_percent and pred_percent else "gold" if gold_percent else "pred" if pred_percent else False
+    token = _PLACES.set((places, frozenset(gold_decimals), frozenset(pred_decimals)))
     try:
         g = _single(g) if isinstance(g, Rel) else g
         p = _single(p) if isinstance(p, Rel) else p
         if isinstance(g, sp.Expr) and isinstance(p, sp.Expr) and not isinstance(g, sp.MatrixBase) \
                 and not isinstance(p, sp.MatrixBase):
-            return expr_equal(g, p, pred_text, gold_percent or pred_percent, degrees, gold), "compared"
-        return values_equal(g, p, pred_text, gold_percent or pred_percent, degrees), "compared"
+            return expr_equal(g, p, pred_text, percent, degrees, gold), "compared"
+        return values_equal(g, p, pred_text, percent, degrees), "compared"
     except TooLarge as exc:
-        return False, f"too large: {exc}"
+        return None, f"undecided: too large ({exc})"
+    except Undecided as exc:
+        return None, f"undecided: {exc}"
     except (TypeError, ValueError, AttributeError, ZeroDivisionError, NotImplementedError, RecursionError) as exc:
         return None, f"comparison failed: {type(exc).__name__}"
+    finally:
+        _PLACES.reset(token)
+
+
+def _huge(gold: str, pred: str, why: str) -> tuple[bool | None, str]:
+    """Values too large to build: powers compared by their exact structure, else undecided.
+
+    b^x is rewritten r^(k*x) with r the smallest integer root of b (4 -> 2^2); two such
+    powers are equal exactly when the roots and the exponents are. Against a value that was
+    built (at most MAX_RESULT_DIGITS digits) a tower differs by its sheer magnitude.
+    """
+    try:
+        with lazy_towers():
+            g, p = parse_answer(gold), parse_answer(pred)
+    except (ValueError, RecursionError):
+        return None, f"undecided: {why}"
+    try:
+        verdict = _tower_equal(g, p)
+    except (Undecided, TypeError, ValueError, OverflowError, RecursionError):
+        verdict = None
+    if verdict is None:
+        return None, f"undecided: {why}"
+    return verdict, "compared as powers too large to build"
+
+
+def _root_form(base: int) -> tuple[int, int]:
+    """(r, k) with base = r**k and r as small as possible."""
+    for k in range(base.bit_length(), 1, -1):
+        r, is_exact = sp.integer_nthroot(base, k)
+        if is_exact and r > 1:
+            return int(r), k
+    return base, 1
+
+
+def _tower_equal(a, b) -> bool | None:
+    if isinstance(a, Tower) and isinstance(b, Tower):
+        (ra, ka), (rb, kb) = _root_form(a.base), _root_form(b.base)
+        sa, sb = _sign(a.exp), _sign(b.exp)
+        if sa != sb:
+            return False  # one above 1, the other below
+        if ra != rb:
+            return False  # r^x = s^y with r, s not perfect powers and x, y nonzero forces r = s
+        if isinstance(a.exp, int) and isinstance(b.exp, int):
+            return ka * a.exp == kb * b.exp
+        if ka == kb:
+            inner = _tower_equal(a.exp, b.exp)
+            return inner
+        return None
+    if isinstance(a, Tower) or isinstance(b, Tower):
+        tower, other = (a, b) if isinstance(a, Tower) else (b, a)
+        if isinstance(other, int):
+            other = sp.Integer(other)
+        if not isinstance(other, sp.Expr) or other.free_symbols:
+            return None
+        if other == 0:
+            return False  # b^x with b > 1 is never 0
+        size = other.evalf(30)
+        if not size.is_number or size.has(sp.zoo, sp.nan):
+            return None
+        digits = sp.log(abs(size), 10).evalf(30)
+        bound = MAX_RESULT_DIGITS * 0.9
+        if _sign(tower.exp) > 0 and digits < bound or _sign(tower.exp) < 0 and digits > -bound:
+            return False
+        return None
+    if isinstance(a, sp.Expr) and isinstance(b, sp.Expr):
+        return exact.equal(a, b)
+    return None
+
+
+def _sign(exp) -> int:
+    if isinstance(exp, Tower):
+        return 1  # a tower (base > 1) is a huge positive number
+    return 1 if exp > 0 else -1
+
+
+def _as_text(gold: str, pred: str, why: str) -> tuple[bool | None, str]:
+    """Outside the grammar: the same text is the same answer; anything else is undecided."""
+    if _loose_text(gold) == _loose_text(pred) and _loose_text(gold):
+        return True, f"{why}; same text"
+    return None, f"undecided: {why}"
 
 
 def _loose_text(s: str) -> str:
+    s = re.sub(r"([\^_])\{\s*(\w)\s*\}", r"\1\2", s)  # x^{2} is x^2
     return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "+-*/^=<>().,[]{}:")
-

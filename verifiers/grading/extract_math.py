@@ -140,7 +140,17 @@ def _single_number_in_prose(answer: str) -> str:
     return numbers[0] if len(numbers) == 1 else answer
 
 
-_CONCLUSION_RE = re.compile(r"(?:^|[.!\n]\$*\s*)(?:therefore|thus|hence|so|in conclusion|finally)\b[^\n]*$", re.I)
+_CONCLUSION_RE = re.compile(
+    r"(?:^|[.!\n]\$*\s*)(?:therefore|thus|hence|so|in conclusion|finally|putting it all together|altogether|in total|"
+    r"in all|overall|all in all)\b[^\n]*$|(?:^|[.!\n]\s*)[^.!\n]*\b(?:in total|altogether|in all)\b[^\n]*$", re.I)
+# A verb that states the result; the value follows it ("So the farmer has 7 goats and 4 helicopters").
+_RESULT_VERB = (r"is|are|equals|be|by|to|has|have|had|gets|get|got|makes|owns|needs|costs|earns|receives|"
+                r"ends up with|end up with|is left with|are left with|will have")
+_NUMBER_WORD_RE = re.compile(
+    r"^(?:zero|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
+    r"seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:-[a-z]+)?(?: [a-z]+){0,3}$",
+    re.I)
+_WORDED_LIST_RE = re.compile(r"^(?:[A-Za-z$]*\d[\d,]*(?:\.\d+)?\s+[A-Za-z][A-Za-z ]{0,30}?(?:,\s*|\s+and\s+|$)){2,6}$")
 _MATH_SPAN_RE = re.compile(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", re.S)
 
 
@@ -157,6 +167,14 @@ def _conclusion(text: str) -> str | None:
     value = re.search(r"\s(?:is|are|equals|be|by|to)\s+([^\s].{0,30}?)\.?\s*$", sentence)
     if value and re.search(r"\d", value.group(1)) and len(re.findall(r"[A-Za-z]{3,}", value.group(1))) <= 1:
         return value.group(1)
+    stated = re.search(r"\s(?:" + _RESULT_VERB + r")\s+(?:exactly\s+|only\s+)?([^\s].{0,80}?)\.?\s*$", sentence)
+    if stated and _WORDED_LIST_RE.match(stated.group(1).strip()):
+        return stated.group(1).strip()  # several counts, each named: "7 goats and 4 helicopters"
+    if stated and re.match(r"^(?:[A-Za-z]+ )?-?\$?\d[\d,]*(?:\.\d+)?(?: [a-z]+){0,5}$", stated.group(1).strip()) \
+            and len(_PROSE_NUMBER_RE.findall(stated.group(1))) == 1:
+        return _PROSE_NUMBER_RE.findall(stated.group(1))[0]  # "has 12 apples left", "there are 12 ways to ..."
+    if stated and _NUMBER_WORD_RE.match(stated.group(1).strip()):
+        return stated.group(1).strip()  # "ends up with twelve apples": normalization reads the number word
     counted = re.search(r"\s(?:is|are)\s+(-?\d[\d,]*(?:\.\d+)?)\s+[a-z]", sentence)  # "there are 12 ways"
     return counted.group(1) if counted else None
 

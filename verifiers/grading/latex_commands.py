@@ -126,6 +126,10 @@ class CommandsMixin:
             return self.apply_function(name)
         if name in ("sum", "prod"):
             return self.parse_big_operator(sp.Sum if name == "sum" else sp.Product)
+        if name in ("lceil", "lfloor"):  # \lceil x \rceil, \lfloor x \rfloor
+            inner = self.parse_expr()
+            self.expect("\\rceil" if name == "lceil" else "\\rfloor")
+            return _map1(inner, sp.ceiling if name == "lceil" else sp.floor)
         if name == "pi":
             return sp.pi
         if name == "infty" or name == "infin":

@@ -151,7 +151,8 @@ class Parser(CommandsMixin):
             return val not in ("and", "or", "U")
         if kind == "cmd":
             return val not in _RELOPS and val not in (r"\cdot", r"\times", r"\div", r"\pm", r"\mp", r"\cup",
-                                                        r"\cap", r"\cr", r"\}", r"\end", r"\%", r"\,")
+                                                        r"\cap", r"\cr", r"\}", r"\end", r"\%", r"\,",
+                                                        r"\rceil", r"\rfloor")
         return val in ("(", "{")
 
     def parse_term(self):
@@ -265,7 +266,9 @@ class Parser(CommandsMixin):
         self.depth -= 1
         if len(items) == 1:
             return items[0]
-        return SetOf(items) if closer in ("}", r"\}") else Seq(items)
+        if closer in ("}", r"\}"):
+            return SetOf(_expand_alternatives(items))
+        return Seq(items)
 
     def parse_primary(self):
         kind, val = self.next()
@@ -300,6 +303,8 @@ class Parser(CommandsMixin):
                 self.expect(r"\}")
                 return (cond[0] if len(cond) == 1 else Seq(cond)), None  # {x | x < 3} means x < 3
             body = self.parse_group_body(r"\}")
+            if isinstance(body, Multi):  # \{1 \pm \sqrt{2}\}
+                return SetOf(list(body.items)), None
             return (body if isinstance(body, SetOf) else SetOf([body])), None
         if val == "|":
             inner = self.parse_expr()
@@ -317,6 +322,14 @@ class Parser(CommandsMixin):
     def _set_builder_ahead(self) -> bool:
         kind, _ = self.peek()
         return kind == "word" and self.peek(1)[1] in ("|", ":")
+
+
+def _expand_alternatives(items: list) -> list:
+    """{1 \\pm 2, 5} lists each plus-minus alternative as an element."""
+    out = []
+    for item in items:
+        out.extend(item.items if isinstance(item, Multi) else [item])
+    return out
 
 
 def parse_answer(text: str):

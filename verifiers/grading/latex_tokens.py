@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from dataclasses import dataclass, field
 
 import sympy as sp
@@ -110,7 +111,24 @@ def tokenize(text: str) -> list[tuple[str, str]]:
 def _number(text: str) -> sp.Expr:
     if len(text) > MAX_NUMBER_DIGITS:
         raise TooLarge("number literal too long")
-    return sp.Integer(int(text)) if "." not in text else sp.Rational(text)
+    if "." not in text:
+        return sp.Integer(int(text))
+    value = sp.Rational(text)
+    seen = getattr(_LAZY, "decimals", None)
+    if seen is not None:
+        seen.add(value)  # the caller asked which values were written as decimals
+    return value
+
+
+class collect_decimals:
+    """Within this block, every decimal literal parsed is added to the returned set."""
+
+    def __enter__(self) -> set:
+        _LAZY.decimals = set()
+        return _LAZY.decimals
+
+    def __exit__(self, *exc):
+        _LAZY.decimals = None
 
 
 def _digits(value: sp.Expr) -> float:
@@ -122,13 +140,45 @@ def _digits(value: sp.Expr) -> float:
     return 0.0
 
 
+@dataclass(frozen=True)
+class Tower:
+    """base^exp for an integer base > 1 whose value is too large to build (lazy parsing only).
+
+    ``exp`` is a nonzero Integer or another Tower. Compared by structure in ``compare``.
+    """
+    base: int
+    exp: object
+
+
+_LAZY = threading.local()
+
+
+class lazy_towers:
+    """Within this block, powers too large to build become ``Tower`` values instead of raising."""
+
+    def __enter__(self):
+        _LAZY.on = True
+
+    def __exit__(self, *exc):
+        _LAZY.on = False
+
+
+def _tower_or_raise(base, exp, why: str):
+    if getattr(_LAZY, "on", False) and isinstance(base, sp.Expr) and base.is_Integer and base > 1 and (
+            isinstance(exp, Tower) or isinstance(exp, sp.Expr) and exp.is_Integer and exp != 0):
+        return Tower(int(base), exp if isinstance(exp, Tower) else int(exp))
+    raise TooLarge(why)
+
+
 def guarded_pow(base, exp):
+    if isinstance(exp, Tower) or isinstance(base, Tower):
+        return _tower_or_raise(base, exp, "power too large")
     if isinstance(exp, sp.Expr) and exp.is_Number and isinstance(base, sp.Expr):
         if base.is_Number:
             if abs(base) not in (0, 1):
                 size = abs(float(exp)) * max(math.log10(max(abs(float(base)), 1e-300)), 1e-3) if abs(exp) < 10**9 else math.inf
                 if size > MAX_RESULT_DIGITS or abs(exp) > 10**6:
-                    raise TooLarge("power too large")
+                    return _tower_or_raise(base, exp, "power too large")
         elif abs(exp) > 10**5:
             raise TooLarge("exponent too large")
     if isinstance(base, sp.Expr) and base.is_Number and not (isinstance(exp, sp.Expr) and exp.is_Number):
@@ -144,6 +194,8 @@ def guarded_factorial(n):
 
 
 def _map2(a, b, fn):
+    if fn is guarded_pow and (isinstance(a, Tower) or isinstance(b, Tower)):
+        return fn(a, b)
     if isinstance(a, Multi) or isinstance(b, Multi):
         xs = a.items if isinstance(a, Multi) else [a]
         ys = b.items if isinstance(b, Multi) else [b]

@@ -18,6 +18,8 @@ _UNICODE = {
     "\u00bd": "1/2", "\u2153": "1/3", "\u00bc": "1/4", "\u00be": "3/4",
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
     "\u00b2": "^2", "\u00b3": "^3",
+    "\u2308": r"\lceil ", "\u2309": r"\rceil ", "\u230a": r"\lfloor ", "\u230b": r"\rfloor ",
+    "\uff1e": ">", "\uff1c": "<", "\uff1d": "=", "\uff0c": ",", "\uff08": "(", "\uff09": ")", "\u2200": r"\forall ",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
 
@@ -40,6 +42,20 @@ _UNIT_WORDS = (
 )
 _UNIT_SUFFIX_RE = re.compile(r"(?<=[\d}.)])\s*(?:(?:square|sq\.?|cubic)\s+)?(?:" + _UNIT_WORDS + r")\.?(?:\s*\^\s*\{?[23]\}?)?\s*$", re.I)
 _UNIT_BEFORE_COMMA_RE = re.compile(r"(?<=\d)\s+(?:" + _UNIT_WORDS + r")\.?(?:\s*\^\s*\{?[23]\}?)?(?=\s*[,}])", re.I)
+# Words that are values or change the value: never stripped as a unit ("3 cubed", "7 tenths").
+_VALUE_WORDS = re.compile(
+    r"(?i)^(?:squared|cubed|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|halves|thirds?|quarters?|"
+    r"\w+ths?|percent|percentage|infinity|infinite|inf|undefined|none|no|not|sqrt|pi|over|plus|minus|factorial|"
+    r"and|or|to|for|where|when|if|with|is|are|of|only|exactly|at|least|most|more|less|than|each|per|every|all)$")
+# \text{...} after a value, followed by the end or a list separator: unit text ("5\text{ digits}",
+# "40 \text{ chocolate candies}, 60 ..."). Words only; connectives and value words are kept.
+_UNIT_TEXT_RE = re.compile(
+    r"(?<=[\d}.)\]])(\s*)\\(?:text|textrm|mathrm|mbox|textit)\s*\{\s*([A-Za-z][A-Za-z .'-]{0,60}?)\s*\}"
+    r"(?:\s*\^\s*\{?[23]\}?)?(?=\s*(?:$|[,;]|\\cr\b|\\quad|\\text\{\s*(?:and|or)\s*\}))")
+# A trailing word after a plain number ("5 digits", "18 eggs"): stripped only when what remains is a number.
+_TRAILING_WORDS_RE = re.compile(r"^([-+]?(?:\d[\d,]*(?:\.\d+)?|\.\d+))\s+([A-Za-z][a-z]{2,}(?:[ -][a-z]{3,}){0,2})\.?$")
+_ORDINAL_SUP_RE = re.compile(
+    r"(?<=\d)\s*(?:\^\s*)?(?:\{\s*)?\\(?:mathrm|text|textrm|rm)\s*\{\s*(?:st|nd|rd|th)\s*\}(?:\s*\})?|(?<=\d)\s*\^\s*\{\s*(?:st|nd|rd|th)\s*\}")
 _GROUP_COMMA_RE = re.compile(r"\s*\{\s*,\s*\}\s*")
 # "or"/"and" glued between two items: after a digit or closing bracket, before a capital, bracket or sign.
 _GLUED_CONNECTIVE_RE = re.compile(r"(?<=[\d)}\]])\s*(?:or|and)(?=[A-Z(\[{\\-]|\d)")
@@ -72,6 +88,46 @@ def strip_math_delimiters(s: str) -> str:
             s = s[2:-2].strip()
         if s == before:
             break
+    return s
+
+
+_ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+         "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+_NUMBER_WORD = {w: i for i, w in enumerate(_ONES)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
+_WORDED_NUMBER_RE = re.compile(
+    r"^(" + "|".join(_TENS) + r")[ -](" + "|".join(_ONES[1:10]) + r")\b|^(" + "|".join(_ONES + _TENS) + r")\b", re.I)
+
+
+def _number_words(s: str) -> str:
+    """'twelve apples' -> '12 apples', 'forty-two' -> '42': a whole answer that is a number in words."""
+    m = _WORDED_NUMBER_RE.match(s)
+    if not m or "\\" in s or not re.fullmatch(r"[A-Za-z -]*", s) or len(s.split()) > 4:
+        return s
+    if m.group(1):
+        value = _NUMBER_WORD[m.group(1).lower()] + _NUMBER_WORD[m.group(2).lower()]
+    else:
+        value = _NUMBER_WORD[m.group(3).lower()]
+    return f"{value}{s[m.end():]}"
+
+
+def _drop_unit_text(match: re.Match) -> str:
+    words = match.group(2).split()
+    if not words or any(_VALUE_WORDS.match(w.strip(".")) for w in words):
+        return match.group(0)
+    return " "
+
+
+def _is_numeric_text(s: str) -> bool:
+    """No letters outside LaTeX commands: '5\\sqrt{2}', '(1, 2)', not '\\frac{3}{2}n'."""
+    return not re.search(r"[A-Za-z]", re.sub(r"\\[a-zA-Z]+", "", s))
+
+
+def _strip_unit_suffix(s: str) -> str:
+    """'15 cm^2' -> '15'; a letter that may be a variable ('... + \\frac{1}{2}m') stays."""
+    stripped = _UNIT_SUFFIX_RE.sub("", s).strip()
+    if stripped != s and _is_numeric_text(stripped):
+        return stripped
     return s
 
 
@@ -109,7 +165,10 @@ def normalize_answer(s: str) -> Normalized:
     s = strip_math_delimiters(s)
     s = s.replace("$", " $ ").strip()
     s = _LEAD_LABEL_RE.sub("", s)
+    s = re.sub(r"<sup>(.{1,40}?)</sup>", r"^{\1}", s)  # HTML superscripts: 3<sup>x</sup>
+    s = re.sub(r"<sub>(.{1,40}?)</sub>", r"_{\1}", s)
     s = _CONDITION_RE.sub("", s)  # "(n, 1) \\text{ for all positive integers } n"
+    s = _ORDINAL_SUP_RE.sub("", s)  # 12^{\mathrm{th}}, 3^{rd}, 21\text{st}
     s = _ORDINAL_RE.sub("", s)
     s = re.sub(r"(?<![\d\\])\.(?=\s*[\])}])", "", s)  # "\\sqrt{2}.]"
     s = re.sub(r"\\[dt]frac", r"\\frac", s)
@@ -118,6 +177,7 @@ def normalize_answer(s: str) -> Normalized:
     s = _LEFT_RIGHT_RE.sub(lambda m: m.group(1) if m.group(1) and m.group(1) != "." else "", s)
     s = re.sub(r"\\[lr]?vert|\\mid(?![a-z])", "|", s)
     s = s.replace(r"\lt", "<").replace(r"\gt", ">").replace(r"\leqslant", r"\le").replace(r"\geqslant", r"\ge")
+    s = re.sub(r"\\(le|ge|ne)q(?![a-zA-Z])", r"\\\1", s)
     s = re.sub(r",\\!\s*", ",", s)  # 11,\!111 is a thousands separator, not a list
     s = _SPACING_RE.sub(" ", s)
     s = _DROP_COMMANDS_RE.sub("", s)
@@ -128,13 +188,18 @@ def normalize_answer(s: str) -> Normalized:
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub(" ", s)
     s = _CURRENCY_RE.sub(" ", s)
+    s = _UNIT_TEXT_RE.sub(_drop_unit_text, s)
     for _ in range(3):
         s = _TEXT_CMD_RE.sub(_unwrap_text, s)
     s = re.sub(r"\s+", " ", s).strip()
     # Trailing punctuation and unit words after a number ("15 cm^2", "18 eggs.").
+    s = _number_words(s)
     for _ in range(3):
         s = re.sub(r"(?:\s|\\\\)*[.,;:!?]+$", "", s).strip()
-        s = _UNIT_SUFFIX_RE.sub("", s).strip()
+        s = _strip_unit_suffix(s)
+        m = _TRAILING_WORDS_RE.match(s)
+        if m and not any(_VALUE_WORDS.match(w) for w in re.split(r"[ -]", m.group(2))):
+            s = m.group(1)
     if "," in s:  # units after each item of a list: "35 cm, 4 cm"
         s = _UNIT_BEFORE_COMMA_RE.sub("", s)
     s = strip_math_delimiters(s)
@@ -149,12 +214,29 @@ def normalize_answer(s: str) -> Normalized:
     if _THOUSANDS_RE.fullmatch(s.split(".")[0].lstrip("+-")) and _PLAIN_NUMBER_RE.match(stripped):
         s = stripped
     else:
-        s = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3}){2,}(?![\d])", lambda m: m.group(0).replace(",", ""), s)
+        s = re.sub(r"(?<![\d.])\d{1,3}(?:,\d{3}){2,}(?![\d])", _ungroup_outside_brackets, s)
     s = re.sub(r"\s*([=<>+*/^_(){}\[\],-])\s*", r"\1", s)
     s = re.sub(r",(?:\s*,)+", ",", s)  # "19, 46, \text{and} 82"
     if _PLAIN_NUMBER_RE.match(s):
         s = canonical_number(s)
     return Normalized(s, percent, degrees)
+
+
+def _ungroup_outside_brackets(m: re.Match) -> str:
+    """'1,234,567' is one number at the top level; inside (), [] or \\{\\} commas separate items."""
+    before = m.string[: m.start()]
+    depth = before.count("(") + before.count("[") + before.count("\\{") - before.count(")") - before.count("]") \
+        - before.count("\\}")
+    return m.group(0) if depth > 0 else m.group(0).replace(",", "")
+
+
+def list_reading(s: str) -> str | None:
+    """The answer read with every comma as a list separator ('312,123,231' as three numbers), when
+    normalization read some commas as thousands separators; None when there is no such comma."""
+    raw = strip_math_delimiters(s.strip())
+    if not re.search(r"\d,\d{3}(?!\d)", raw):
+        return None
+    return ", ".join(part.strip() for part in raw.split(","))  # spaced: never read as thousands
 
 
 def canonical_number(s: str) -> str:
