@@ -22,7 +22,7 @@ from generation.config import opt
 from toolkit.errors import InputError
 from toolkit.progress import check_run_identity, progress_dir
 
-GRADER_VERSION = 1
+GRADER_VERSION = 2  # 2: exact equality, undecided status, LLM equivalence check
 DATASET_TYPES = ("math", "gpqa", "gpqa_diamond", "mmlu", "mmlu_pro")
 NEW_COLUMNS = ("extracted_answers", "answer_correct", "grade_status", "extracted_by", "label_source",
                "pseudo_label", "error")
@@ -88,6 +88,7 @@ def load_input(config: EvaluationConfig):
     if "samples" not in ds.column_names:
         raise InputError(f"{config.input_path} has no `samples` column (columns: {', '.join(ds.column_names)}); "
                          "run stage 1 (generate_reasoning_samples.py) first")
+    check_samples_column(ds, config.input_path)
     if config.max_rows is not None and config.max_rows < len(ds):
         ds = ds.select(range(config.max_rows))
     ds = ds.flatten_indices()
@@ -100,6 +101,24 @@ def load_input(config: EvaluationConfig):
     if len(ds) == 0:
         raise InputError(f"{config.input_path} has no rows")
     return ds
+
+
+def check_samples_column(ds, path: str) -> None:
+    """`samples` must hold, per row, a list of strings or nulls: anything else is a one-line error."""
+    import pyarrow as pa
+
+    kind = ds.data.table.schema.field("samples").type
+    if (pa.types.is_list(kind) or pa.types.is_large_list(kind)) and (
+            pa.types.is_string(kind.value_type) or pa.types.is_large_string(kind.value_type)
+            or pa.types.is_null(kind.value_type)):
+        return
+    if pa.types.is_null(kind):
+        return  # every row null: graded as missing samples
+    column = ds.data.table.column("samples")
+    row = next((i for i, v in enumerate(column.to_pylist()) if v is not None), 0)
+    value = column[row].as_py() if len(column) else None
+    raise InputError(f"{path}: column `samples` must hold a list of strings (or nulls) per row; row {row} holds "
+                     f"{type(value).__name__} {str(value)[:40]!r} (arrow type {kind})")
 
 
 # -- progress ----------------------------------------------------------------------------------
@@ -268,7 +287,9 @@ def print_summary(report: EvaluationReport) -> None:
     if report.llm_stats:
         s = report.llm_stats
         lines.append(f"LLM extractor this run: {s['requested']} samples asked, {s['calls']} calls, "
-                     f"{s['cache_hits']} cache hits, {s['failures']} failed, {s['none']} said NONE")
+                     f"{s['cache_hits']} cache hits, {s['failures']} failed, {s['none']} said NONE; "
+                     f"equivalence check: {s.get('equivalence_asked', 0)} undecided pairs asked, "
+                     f"{s.get('equivalence_decided', 0)} decided (grade_status llm_decided)")
     if c["row_errors"]:
         lines.append(f"{c['row_errors']} rows FAILED (nulls plus a reason in the `error` column); "
                      "rerun the same command to retry them")

@@ -116,6 +116,8 @@ def test_in_place_refused(tmp_path):
     ("ok", ["--dataset_type", "mmlu_pr"], "Did you mean mmlu_pro"),
     ("ok", ["--dataset_type", "gpqa", "--max_samples", "0"], "--max_samples must be at least 1"),
     ("ok", [], "--dataset_type"),
+    ("string_samples", ["--dataset_type", "math"], "column `samples` must hold a list of strings (or nulls) per row; row 0"),
+    ("int_samples", ["--dataset_type", "math"], "column `samples` must hold a list of strings"),
 ])
 def test_bad_input_is_one_line(tmp_path, make, args, needle):
     src = tmp_path / "in.hf"
@@ -123,6 +125,10 @@ def test_bad_input_is_one_line(tmp_path, make, args, needle):
         write(src, MC_ROWS)
     elif make == "nosamples":
         write(src, [{"id": 1, "answer": "A"}])
+    elif make == "string_samples":  # a string is not a list of samples: never graded one character at a time
+        write(src, [{"id": 1, "answer": "2", "samples": "The answer is 2"}])
+    elif make == "int_samples":
+        write(src, [{"id": 1, "answer": "2", "samples": [2, 3]}])
     proc = run(str(SCRIPT), "--input_path", str(src), "--output_path", str(tmp_path / "o.hf"), *args)
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.strip().splitlines()

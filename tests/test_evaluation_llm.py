@@ -102,3 +102,86 @@ def test_stage_with_smollm2_extractor(smollm2_server, tmp_path):
         else:
             assert row["extracted_answers"][j] is None
     assert (tmp_path / "out.hf.progress" / "llm_cache.jsonl").exists()
+
+
+# -- the LLM equivalence check: only for pairs the rules leave undecided -------------------------
+TEXT_ROWS = [
+    {"id": 7, "instruction": "Which shape has every point at the same distance from its centre?",
+     "answer": "\\text{a circle whose radius is fixed}",
+     "samples": ["The answer is $\\boxed{\\text{the circle of fixed radius}}$.",  # wording differs: undecided
+                 "The answer is $\\boxed{\\text{a circle whose radius is fixed}}$.",  # same text: rules say yes
+                 "So the answer is $\\boxed{7}$."]},  # rules say no
+]
+
+
+class FakeJudge(FakeExtractor):
+    def __init__(self, verdict):
+        super().__init__(None)
+        self.verdict = verdict
+        self.pairs = []
+
+    def equivalent(self, items):
+        self.pairs.extend(items)
+        return [self.verdict for _ in items]
+
+
+def test_rules_leave_worded_text_undecided_and_only_those_reach_the_llm():
+    rules_only = GradeTransform("math")(pa.Table.from_pylist(TEXT_ROWS)).to_pylist()[0]
+    assert rules_only["grade_status"] == ["undecided", "ok", "ok"]
+    assert rules_only["answer_correct"] == [None, True, False]
+    judge = FakeJudge(True)
+    row = GradeTransform("math", extractor=judge)(pa.Table.from_pylist(TEXT_ROWS)).to_pylist()[0]
+    assert judge.pairs == [(TEXT_ROWS[0]["instruction"], "\\text{a circle whose radius is fixed}",
+                            "\\text{the circle of fixed radius}")]
+    assert row["answer_correct"] == [True, True, False]
+    assert row["grade_status"] == ["llm_decided", "ok", "ok"] and row["extracted_by"][0] == "rules"
+
+
+def test_no_llm_verdict_leaves_the_pair_undecided():
+    row = GradeTransform("math", extractor=FakeJudge(None))(pa.Table.from_pylist(TEXT_ROWS)).to_pylist()[0]
+    assert row["answer_correct"][0] is None and row["grade_status"][0] == "undecided"
+
+
+def test_equivalence_reply_parsing_is_strict():
+    from verifiers.grading.llm_extract import build_equivalence_prompt, parse_equivalence
+
+    assert parse_equivalence("Equivalent: yes") is True and parse_equivalence("**Equivalent: No**") is False
+    assert parse_equivalence("yes") is True and parse_equivalence("Equivalent: maybe") is None
+    assert parse_equivalence("I think they are equal") is None and parse_equivalence(None) is None
+    prompt = build_equivalence_prompt("Q?", "odd", "the function is odd")
+    assert "### Reference answer\nodd" in prompt and "### Answer to check\nthe function is odd" in prompt
+
+
+def test_smollm2_equivalence_check_cached_and_counted(smollm2_server, tmp_path):
+    items = [("Parity of f?", "\\text{odd}", "\\text{the function is odd}"),
+             ("Who wins?", "\\text{Petya wins}", "\\text{Vasya}")]
+    cache = tmp_path / "cache.jsonl"
+    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
+        first = ex.equivalent(items)
+        assert all(v in (True, False, None) for v in first)
+        assert ex.stats["calls"] == 2 and ex.stats["equivalence_asked"] == 2
+        assert ex.equivalent(items) == first and ex.stats["calls"] == 2 and ex.stats["cache_hits"] == 2
+    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
+        assert ex.equivalent(items) == first and ex.stats["calls"] == 0  # the cache survives a restart
+
+
+def test_stage_sends_undecided_pairs_to_smollm2(smollm2_server, tmp_path):
+    import datasets as hf
+
+    src = tmp_path / "in.hf"
+    hf.Dataset.from_list(TEXT_ROWS).save_to_disk(str(src))
+    config = EvaluationConfig(input_path=str(src), output_path=str(tmp_path / "out.hf"), dataset_type="math",
+                              extractor_model="smollm2", base_url=smollm2_server.base_url)
+    report = evaluate(config)
+    assert report.llm_stats["equivalence_asked"] == 1
+    row = report.dataset[0]
+    assert row["grade_status"][1:] == ["ok", "ok"] and row["answer_correct"][1:] == [True, False]
+    if row["grade_status"][0] == "llm_decided":  # a weak model may not answer in the strict format
+        assert row["answer_correct"][0] in (True, False)
+    else:
+        assert row["grade_status"][0] == "undecided" and row["answer_correct"][0] is None
+
+
+def test_string_samples_are_a_row_error_not_graded_by_character():
+    row = GradeTransform("math")(pa.Table.from_pylist([{"id": 3, "answer": "2", "samples": "22"}])).to_pylist()[0]
+    assert row["answer_correct"] == [] and "must hold a list of strings" in row["error"]

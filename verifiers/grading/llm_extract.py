@@ -2,7 +2,12 @@
 
 Only samples whose rule status is no_answer/parse_error are sent. The LLM is asked to restate
 the answer as "The answer is: X" (or NONE), and that reply goes back through the rule grader,
-so an LLM can help find an answer but never decides correctness by itself.
+so extraction alone never decides correctness.
+
+The same client also settles pairs the rules leave *undecided* (text answers worded differently,
+answers outside the grammar): ``equivalent`` asks whether the extracted answer and the gold
+say the same thing; a strict "Equivalent: yes/no" reply is the verdict, recorded with grade
+status ``llm_decided``; any other reply leaves the sample undecided (null).
 
 Calls go through the stage-1 client (retries, concurrency, failures as data), are cached in a
 JSONL journal keyed by (model, prompt) so a rerun or resume pays nothing twice, and are counted.
@@ -53,6 +58,30 @@ def build_prompt(kind: str, question: str, response: str, options: Sequence[str]
 _NONE_RE = re.compile(r"(?:answer\s+is\s*:?|^)[\s*_\"']*none\b", re.I)
 
 
+EQUIVALENCE_SYSTEM = ("You compare two final answers to the same problem. You never solve the problem yourself.")
+EQUIVALENCE_TEMPLATE = (
+    "Do these two final answers to the problem below say the same thing (the same value, set, expression or "
+    "statement, possibly worded or written differently)?\n"
+    "Reply with exactly one line: \"Equivalent: yes\" or \"Equivalent: no\".\n\n"
+    "### Problem\n{question}\n\n### Reference answer\n{gold}\n\n### Answer to check\n{answer}"
+)
+_VERDICT_RE = re.compile(r"^[\s*_\"'`]*(?:equivalent\s*:\s*)?[\s*_\"'`]*(yes|no)\b", re.I)
+
+
+def build_equivalence_prompt(question: str, gold: str, answer: str) -> str:
+    return EQUIVALENCE_TEMPLATE.format(question=(question or "(not given)").strip()[:4000], gold=gold.strip()[:2000],
+                                       answer=answer.strip()[:2000])
+
+
+def parse_equivalence(text: str | None) -> bool | None:
+    """'Equivalent: yes' -> True, 'Equivalent: no' -> False; anything else -> None (no verdict)."""
+    if text is None:
+        return None
+    first = text.strip().splitlines()[0] if text.strip() else ""
+    m = _VERDICT_RE.match(first)
+    return None if m is None else m.group(1).lower() == "yes"
+
+
 def parse_reply(text: str | None) -> str | None:
     """The reply, unless it says NONE (then None: there is no answer to re-grade)."""
     if text is None or not text.strip() or _NONE_RE.search(text.strip()):
@@ -77,7 +106,8 @@ class LLMExtractor:
         self.max_tokens = max_tokens
         self.api_key = api_key
         self.request_timeout = request_timeout
-        self.stats = {"requested": 0, "calls": 0, "cache_hits": 0, "failures": 0, "none": 0}
+        self.stats = {"requested": 0, "calls": 0, "cache_hits": 0, "failures": 0, "none": 0,
+                      "equivalence_asked": 0, "equivalence_decided": 0}
         self._cache: dict[str, str] = {}
         self._journal: Journal | None = None
         self._ctx = None
@@ -115,18 +145,40 @@ class LLMExtractor:
         return hashlib.sha256(f"{self.model}\x00{PROMPT_VERSION}\x00{prompt}".encode()).hexdigest()[:32]
 
     def extract(self, items: Sequence[tuple[str, str, str, Sequence[str] | None]]) -> list[str | None]:
+        prompts = [build_prompt(kind, q, r, opts) for kind, q, r, opts in items]
+        with self._lock:
+            self.stats["requested"] += len(items)
+        keys, _ = self._complete(prompts, SYSTEM)
+        replies = [parse_reply(self._cache.get(k)) for k in keys]
+        with self._lock:
+            self.stats["none"] += sum(1 for k, r in zip(keys, replies) if r is None and k in self._cache)
+        return replies
+
+    def equivalent(self, items: Sequence[tuple[str, str, str]]) -> list[bool | None]:
+        """(question, gold answer, extracted answer) -> True/False, or None when the LLM gave no verdict.
+
+        Asked only for pairs the rules left undecided; cached and counted like extraction.
+        """
+        prompts = [build_equivalence_prompt(q, g, a) for q, g, a in items]
+        keys, _ = self._complete(prompts, EQUIVALENCE_SYSTEM, max_tokens=8)
+        verdicts = [parse_equivalence(self._cache.get(k)) for k in keys]
+        with self._lock:
+            self.stats["equivalence_asked"] += len(items)
+            self.stats["equivalence_decided"] += sum(v is not None for v in verdicts)
+        return verdicts
+
+    def _complete(self, prompts: list[str], system: str, max_tokens: int | None = None) -> tuple[list[str], int]:
+        """Cached completions for ``prompts`` (keys into ``self._cache``); only missing ones are sent."""
         from generation.backends.base import SamplingParams
         from generation.client import Request
 
-        prompts = [build_prompt(kind, q, r, opts) for kind, q, r, opts in items]
-        keys = [self._key(p) for p in prompts]
+        keys = [self._key(system + "\x00" + p if system != SYSTEM else p) for p in prompts]
         with self._lock:
-            self.stats["requested"] += len(items)
             missing = sorted({k: p for k, p in zip(keys, prompts) if k not in self._cache}.items())
             self.stats["cache_hits"] += sum(1 for k in keys if k in self._cache)
         if missing:
-            params = SamplingParams(temperature=0.0, max_tokens=self.max_tokens, seed=0)
-            requests = [Request([{"role": "system", "content": SYSTEM}, {"role": "user", "content": p}], params)
+            params = SamplingParams(temperature=0.0, max_tokens=max_tokens or self.max_tokens, seed=0)
+            requests = [Request([{"role": "system", "content": system}, {"role": "user", "content": p}], params)
                         for _, p in missing]
             results = self._open_client().generate(requests)
             with self._lock:
@@ -139,10 +191,7 @@ class LLMExtractor:
                     self._cache[key] = text
                     if self._journal is not None:
                         self._journal.append({"key": key, "text": text})
-        replies = [parse_reply(self._cache.get(k)) for k in keys]
-        with self._lock:
-            self.stats["none"] += sum(1 for k, r in zip(keys, replies) if r is None and k in self._cache)
-        return replies
+        return keys, len(missing)
 
 
 def configured_extractor(model: str | None, base_url: str | None, no_llm: bool = False) -> tuple[str | None, str]:

@@ -21,7 +21,7 @@ LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 OPTION_COLUMNS = ("options", "choices")
 #: Default option counts when a multiple-choice row lists no options.
 DEFAULT_OPTION_COUNT = {"mmlu_pro": 10}
-LLM_STATUSES = ("no_answer", "parse_error")
+LLM_STATUSES = ("no_answer", "parse_error")  # sent to the LLM extractor; "undecided" goes to its equivalence check
 _OPTION_LINE_RE = re.compile(r"^\s*\(?([A-Z])[.)]\s+(.+?)\s*$", re.M)
 
 
@@ -153,7 +153,14 @@ class GradeTransform:
         return [self._rule_row(row) for row in rows]
 
     def _rule_row(self, row: dict[str, Any]) -> RowState:
-        samples = list(row.get("samples") or [])
+        raw = row.get("samples")
+        if raw is not None and (not isinstance(raw, (list, tuple)) or any(
+                s is not None and not isinstance(s, str) for s in raw)):
+            what = type(raw).__name__ if not isinstance(raw, (list, tuple)) else "a list with non-string items"
+            state = RowState(int(row["id"]), self.kind, "", [], None, None, 0)
+            state.error = f"column `samples` must hold a list of strings or nulls; row id {row['id']} holds {what}"
+            return state
+        samples = list(raw or [])
         if self.max_samples is not None:
             samples = samples[: self.max_samples]
         question = str(row.get("question") or row.get("problem") or row.get("instruction") or "")
@@ -264,16 +271,34 @@ def fill_with_llm(states: list[RowState], extractor: Any, timeout: float = 5.0) 
     reply with the rules. Returns how many samples were sent."""
     todo = [(state, j) for state in states if state.error is None
             for j, g in enumerate(state.grades) if g.status in LLM_STATUSES and state.samples[j] is not None]
+    if todo:
+        replies = extractor.extract([(s.kind, s.question, s.samples[j], s.options) for s, j in todo])
+        for (state, j), reply in zip(todo, replies):
+            if reply is None:
+                continue  # the extractor failed or said NONE: the rule verdict stands
+            regraded = _regrade_reply(state, reply, timeout)
+            if regraded is not None and regraded.extracted is not None:
+                regraded.by = "llm"
+                state.grades[j] = regraded
+    return len(todo) + settle_undecided(states, extractor)
+
+
+def settle_undecided(states: list[RowState], extractor: Any) -> int:
+    """Ask the LLM equivalence check about every pair the rules left undecided (an answer was
+    found, but equality with the gold could not be proven or refuted). Returns how many were asked."""
+    if not hasattr(extractor, "equivalent"):
+        return 0
+    todo = [(state, j) for state in states if state.error is None and state.kind == "math" and state.gold
+            for j, g in enumerate(state.grades) if g.status == "undecided" and g.extracted]
     if not todo:
         return 0
-    replies = extractor.extract([(s.kind, s.question, s.samples[j], s.options) for s, j in todo])
-    for (state, j), reply in zip(todo, replies):
-        if reply is None:
-            continue  # the extractor failed or said NONE: the rule verdict stands
-        regraded = _regrade_reply(state, reply, timeout)
-        if regraded is not None and regraded.extracted is not None:
-            regraded.by = "llm"
-            state.grades[j] = regraded
+    from verifiers.grading import gold_answer
+
+    verdicts = extractor.equivalent([(s.question, gold_answer(s.gold), s.grades[j].extracted) for s, j in todo])
+    for (state, j), verdict in zip(todo, verdicts):
+        if verdict is not None:
+            old = state.grades[j]
+            state.grades[j] = SampleGrade(old.extracted, verdict, "llm_decided", old.by)
     return len(todo)
 
 
