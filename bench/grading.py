@@ -6,6 +6,7 @@ Sets (read from ../shared/data, the folder beside the checkout):
   qwen        Qwen2.5-Math 100 problems x 8 responses, graded end to end against Qwen's labels
   gsm8k       GSM8K model solutions (4 per problem), end to end against is_correct
   mmlu_pro    multiple choice vs the upstream MMLU-Pro regex (bench/grading_mmlu_pro.py)
+  adversarial the project's own near misses (must reject) and rewrites (must accept), tests/grading_adversarial.py
 Printed per set and grader: precision, recall, agreement with labels (also after dropping the
 labels listed in LABEL_ISSUES as upstream errors), no-extraction rate, pairs/s and p99 latency,
 and our/Math-Verify ratios.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -109,7 +111,41 @@ def load_gsm8k(limit):
     return pairs[:limit]
 
 
-LOADERS = {"mathverify": load_mathverify, "hardverify": load_hardverify, "qwen": load_qwen, "gsm8k": load_gsm8k}
+def load_adversarial(limit):
+    """The project's own adversarial suite (tests/grading_adversarial.py): near misses that must be
+    rejected, rewrites that must be accepted, and prose responses."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+    import grading_adversarial as adv
+
+    pairs = [Pair(f"rej:{fam}:{i}", g, p, False, extracted=True) for i, (fam, g, p) in enumerate(adv.MUST_REJECT)]
+    pairs += [Pair(f"acc:{fam}:{i}", g, p, True, extracted=True) for i, (fam, g, p) in enumerate(adv.MUST_ACCEPT)]
+    pairs += [Pair(f"prose-rej:{fam}:{i}", g, r, False) for i, (fam, g, r) in enumerate(adv.PROSE_REJECT)]
+    pairs += [Pair(f"prose-acc:{fam}:{i}", g, r, True) for i, (fam, g, r) in enumerate(adv.PROSE_ACCEPT)]
+    return pairs[:limit]
+
+
+LOADERS = {"mathverify": load_mathverify, "hardverify": load_hardverify, "qwen": load_qwen, "gsm8k": load_gsm8k,
+           "adversarial": load_adversarial}
+
+_DECIMAL = re.compile(r"^\$?-?\d*\.\d+\s*(?:\\%)?\$?$")
+
+
+def rounded_value_pair(pair: Pair) -> bool:
+    """A labelled-equivalent pair linked only by rounding: one side a written decimal with k places, the
+    other an exact value, equal when rounded to k places and not otherwise (85.71 for 600/7).
+    Math-Verify's default rejects these, and so do we by design (a tolerance never looser than 6
+    places); the bench reports recall with and without them."""
+    from verifiers.grading.normalize import normalize_answer
+
+    if not pair.extracted or not pair.label:
+        return False
+    sides = [normalize_answer(x).text.replace(" ", "") for x in (pair.gold, pair.pred)]
+    decimals = [_DECIMAL.match(x) for x in sides]
+    if sum(bool(d) for d in decimals) != 1:
+        return False
+    places = len(next(d for d in decimals if d).group(0).split(".")[1].rstrip("$%\\"))
+    return answers_equivalent(pair.gold, pair.pred) is not True and \
+        answers_equivalent(pair.gold, pair.pred, float_rounding=places) is True
 
 
 def run_ours(pair: Pair, timeout: float) -> tuple[bool, bool]:
@@ -229,6 +265,19 @@ def main(argv=None) -> None:
             print(f"  math-verify {_fmt(mm)}")
             print(f"  ratio ours/MV: throughput x{mo['pairs_per_s'] / mm['pairs_per_s']:.1f}, "
                   f"p99 x{mo['p99_ms'] / mm['p99_ms']:.2f}")
+        rounded = [rounded_value_pair(p) for p in pairs]
+        if any(rounded):
+            keep2 = [k and not r for k, r in zip(keep, rounded)]
+            print(f"  without the {sum(rounded)} rounded-value pairs (a written decimal for an exact value; "
+                  f"Math-Verify's default rejects them too): ours R={ours.metrics(labels, keep2)['recall']:.3f}")
+        if name == "adversarial":
+            fams: dict[str, list[int]] = {}
+            for p, v in zip(pairs, ours.verdicts):
+                if not p.label:
+                    fams.setdefault(p.case_id.split(":")[1], [0, 0])[0] += 1
+                    fams[p.case_id.split(":")[1]][1] += bool(v)
+            print(f"  must-reject families {len(fams)}, pairs {sum(x[0] for x in fams.values())}, "
+                  f"false positives {sum(x[1] for x in fams.values())}")
         by_reason: dict[str, list[str]] = {}
         differing = {p.case_id for p, v in zip(pairs, ours.verdicts) if v != p.label}
         for case_id, why in DOCUMENTED_DIFFERENCES.get(name, {}).items():

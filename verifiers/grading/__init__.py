@@ -191,13 +191,14 @@ def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[
             return True, "ok", "numeric (decimal comma)"
     if len(g.text) > 5000 or len(p.text) > 5000:
         return None, "undecided", "answer too long to compare"
-    key = (g.text, p.text, g.percent, p.percent, g.degrees or p.degrees, places)
+    key = (g.text, p.text, g.percent, p.percent, g.degrees or p.degrees, places, g.parameters + p.parameters)
     cached = _cached_verdict(key)
     if cached is not None:
         return cached
     from .bounded import compare_bounded  # noqa: PLC0415 - keeps `import verifiers.grading` light
 
-    result = compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees, places)
+    result = compare_bounded(g.text, p.text, timeout, g.percent, p.percent, g.degrees or p.degrees, places,
+                             g.parameters + p.parameters)
     _remember_verdict(key, result)
     return result
 

@@ -41,7 +41,7 @@ def main() -> None:
             else:
                 verdict, detail = compare_texts(req["gold"], req["pred"], req.get("gold_percent", False),
                                                 req.get("pred_percent", False), req.get("degrees", False),
-                                                int(req.get("places", 6)))
+                                                int(req.get("places", 6)), tuple(req.get("parameters", ())))
                 reply = {"verdict": verdict, "detail": detail}
         except MemoryError:
             reply = {"error": "memory limit reached"}

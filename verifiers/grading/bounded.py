@@ -192,10 +192,11 @@ def _shutdown() -> None:
 
 
 def compare_bounded(gold: str, pred: str, timeout: float, gold_percent: bool = False,
-                    pred_percent: bool = False, degrees: bool = False, places: int = 6) -> tuple[bool | None, str, str]:
+                    pred_percent: bool = False, degrees: bool = False, places: int = 6,
+                    parameters: tuple[str, ...] = ()) -> tuple[bool | None, str, str]:
     """(verdict, status, detail) of one symbolic comparison run in a worker."""
     payload = {"gold": gold, "pred": pred, "gold_percent": gold_percent, "pred_percent": pred_percent,
-               "degrees": degrees, "places": places}
+               "degrees": degrees, "places": places, "parameters": list(parameters)}
     try:
         reply = get_pool().call(payload, timeout)
     except WorkerTimeout as exc:

@@ -227,6 +227,8 @@ def _to_set(node):
         parts = [_to_set(x) for x in node.parts]
         if any(x is None for x in parts):
             return None
+        if node.op == "minus":
+            return sp.Complement(parts[0], sp.Union(*parts[1:]))
         return sp.Union(*parts) if node.op == "cup" else sp.Intersection(*parts)
     if isinstance(node, Rel):
         interval = _as_interval(node)
@@ -274,6 +276,8 @@ def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degr
         g = _single(g)
     if isinstance(p, Rel):
         p = _single(p)
+    if _order_chain(g) and isinstance(p, Seq):
+        return _order_matches(g, p)
     as_sets = _sets_equal(g, p)
     if as_sets:
         return True
@@ -307,6 +311,24 @@ def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degr
     if isinstance(g, Tup) or isinstance(p, Tup):
         return False
     return expr_equal(g, p, pred_text, percent, degrees)
+
+
+def _order_chain(node) -> bool:
+    """'b < a < d < c': an ordering of named quantities (3+ symbols, one strict direction)."""
+    return isinstance(node, Rel) and len(node.exprs) >= 3 and len(set(node.ops)) == 1 and node.ops[0] in ("<", ">") \
+        and all(isinstance(e, sp.Symbol) for e in node.exprs)
+
+
+def _order_matches(chain: Rel, listed: Seq) -> bool:
+    """The chain's names listed in the order written; listed backwards is ambiguous (undecided)."""
+    names = list(listed.items)
+    if len(names) != len(chain.exprs) or not all(isinstance(x, sp.Symbol) for x in names):
+        return False
+    if names == chain.exprs:
+        return True
+    if names == chain.exprs[::-1]:
+        raise Undecided("the ordering is listed in the other direction")
+    return False
 
 
 def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
@@ -451,6 +473,64 @@ def _matrix_equal(g, p) -> bool:
     return len(a) == len(b) and all(_ordered_equal(r, s) for r, s in zip(a, b))
 
 
+def _compare_nodes(g, p, pred_text, percent, degrees, gold_text):
+    if isinstance(g, sp.Expr) and isinstance(p, sp.Expr) and not isinstance(g, sp.MatrixBase) \
+            and not isinstance(p, sp.MatrixBase):
+        return expr_equal(g, p, pred_text, percent, degrees, gold_text)
+    return values_equal(g, p, pred_text, percent, degrees)
+
+
+# Names an answer gives an arbitrary integer or constant ("x = k\pi" vs "n\pi", "2C x" vs "2c x").
+_PARAMETER_NAMES = {"k", "n", "m", "t", "c", "C", "K", "N", "M", "ell", "l", "j"}
+
+
+def _node_symbols(node) -> set:
+    if isinstance(node, sp.Basic):
+        return set(node.free_symbols)
+    parts = getattr(node, "items", None) or getattr(node, "exprs", None) or getattr(node, "parts", None)
+    if parts is None and isinstance(node, Matrix):
+        parts = [x for row in node.rows for x in row]
+    return set().union(*(_node_symbols(x) for x in parts)) if parts else set()
+
+
+def _substitute(node, mapping):
+    if isinstance(node, sp.Basic):
+        return node.xreplace(mapping)
+    if isinstance(node, (Seq, SetOf)):
+        return type(node)([_substitute(x, mapping) for x in node.items])
+    if isinstance(node, Tup):
+        return Tup([_substitute(x, mapping) for x in node.items], node.left, node.right)
+    if isinstance(node, Rel):
+        return Rel([_substitute(x, mapping) for x in node.exprs], node.ops)
+    if isinstance(node, Union):
+        return Union([_substitute(x, mapping) for x in node.parts], node.op)
+    if isinstance(node, Matrix):
+        return Matrix([[_substitute(x, mapping) for x in row] for row in node.rows])
+    return node
+
+
+def _value_of(node):
+    if isinstance(node, Rel) and len(node.ops) == 1 and node.ops[0] == "=" and _is_label(node.exprs[0]):
+        return node.exprs[-1]
+    return node
+
+
+def _rename_parameter(g, p, declared: set = frozenset()):
+    """The prediction with its one free parameter renamed to the gold's, when each side has exactly
+    one parameter-like name the other lacks (k vs n, C vs c); otherwise None."""
+    gv, pv = _value_of(g), _value_of(p)
+    if isinstance(gv, sp.Symbol) or isinstance(pv, sp.Symbol):
+        return None  # a bare name against another name: nothing but the name to compare
+    gs, ps = _node_symbols(gv), _node_symbols(pv)
+    only_g, only_p = gs - ps, ps - gs
+    if len(only_g) != 1 or len(only_p) != 1:
+        return None
+    (a,), (b,) = only_g, only_p
+    if not (str(a) in _PARAMETER_NAMES and str(b) in _PARAMETER_NAMES or str(a) in declared or str(b) in declared):
+        return None  # a name declared arbitrary ("for some integer t") may stand for any other
+    return _substitute(p, {b: a})
+
+
 def _ends_in_unknown(node) -> bool:
     """'4 + 4 = X', '7 + 1 = y': an equation whose last side is a bare unknown commits to no value."""
     return isinstance(node, Rel) and node.ops[-1] == "=" and _is_symbol_like(node.exprs[-1]) \
@@ -458,7 +538,8 @@ def _ends_in_unknown(node) -> bool:
 
 
 def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent: bool = False,
-                  degrees: bool = False, places: int = exact.DECIMAL_PLACES) -> tuple[bool | None, str]:
+                  degrees: bool = False, places: int = exact.DECIMAL_PLACES,
+                  parameters: tuple[str, ...] = ()) -> tuple[bool | None, str]:
     """Entry point used by the worker: normalized strings in, (verdict, detail) out.
 
     The verdict is None when the comparison cannot be settled exactly (values too large to
@@ -486,10 +567,20 @@ def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent
     try:
         g = _single(g) if isinstance(g, Rel) else g
         p = _single(p) if isinstance(p, Rel) else p
-        if isinstance(g, sp.Expr) and isinstance(p, sp.Expr) and not isinstance(g, sp.MatrixBase) \
-                and not isinstance(p, sp.MatrixBase):
-            return expr_equal(g, p, pred_text, percent, degrees, gold), "compared"
-        return values_equal(g, p, pred_text, percent, degrees), "compared"
+        try:
+            verdict, why = _compare_nodes(g, p, pred_text, percent, degrees, gold), None
+        except Undecided as exc:
+            verdict, why = None, exc
+        if verdict is not True:
+            renamed = _rename_parameter(g, p, set(parameters))
+            try:
+                if renamed is not None and _compare_nodes(g, renamed, None, percent, degrees, gold) is True:
+                    return True, "compared after renaming the free parameter"
+            except Undecided:
+                pass
+        if why is not None:
+            raise why
+        return verdict, "compared"
     except TooLarge as exc:
         return None, f"undecided: too large ({exc})"
     except Undecided as exc:

@@ -136,7 +136,7 @@ class CommandsMixin:
             return sp.oo
         if name in ("emptyset", "varnothing"):
             return SetOf([])
-        if name in _GREEK:
+        if name in _GREEK or name == "ell":
             return sp.Symbol(name)
         if cmd in _WRAPPERS:
             if self.at("{"):

@@ -121,12 +121,15 @@ class Parser(CommandsMixin):
         return exprs[0] if not ops else Rel(exprs, ops)
 
     def parse_union(self):
-        parts = [self.parse_expr()]
-        op = None
-        while self.at(r"\cup", r"\cap", "U") :
-            op = self.next()[1]
-            parts.append(self.parse_expr())
-        return parts[0] if len(parts) == 1 else Union(parts, "cap" if op == r"\cap" else "cup")
+        node = self.parse_expr()
+        while self.at(r"\cup", r"\cap", "U", r"\setminus", r"\backslash"):
+            op = {r"\cap": "cap", r"\setminus": "minus", r"\backslash": "minus"}.get(self.next()[1], "cup")
+            rhs = self.parse_expr()
+            if isinstance(node, Union) and node.op == op and op != "minus":
+                node = Union(node.parts + [rhs], op)
+            else:
+                node = Union([node, rhs], op)
+        return node
 
     def parse_expr(self):
         self.enter()
@@ -136,6 +139,8 @@ class Parser(CommandsMixin):
             rhs = self.parse_term()
             if op == "+":
                 node = _map2(node, rhs, lambda a, b: a + b)
+            elif op == "-" and (_is_set_like(node) or _is_set_like(rhs)):
+                node = Union([node, rhs], "minus")  # {x | x < 3/2} - {-6}: a set difference
             elif op == "-":
                 node = _map2(node, rhs, lambda a, b: a - b)
             else:
@@ -322,6 +327,11 @@ class Parser(CommandsMixin):
     def _set_builder_ahead(self) -> bool:
         kind, _ = self.peek()
         return kind == "word" and self.peek(1)[1] in ("|", ":")
+
+
+def _is_set_like(node) -> bool:
+    return isinstance(node, (SetOf, Union)) or isinstance(node, Rel) and node.ops[0] in ("<", ">", "<=", ">=") or \
+        isinstance(node, Tup) and len(node.items) == 2 and (node.left, node.right) != ("(", ")")
 
 
 def _expand_alternatives(items: list) -> list:

@@ -74,6 +74,7 @@ class Normalized:
     text: str
     percent: bool = False
     degrees: bool = False
+    parameters: tuple[str, ...] = ()  # names declared arbitrary ("for some integer t", "k \\in \\mathbb{Z}")
 
 
 def strip_math_delimiters(s: str) -> str:
@@ -143,6 +144,11 @@ _DOUBLED_COMMAND_RE = re.compile(
     r"\\\\(?=(?:frac|dfrac|tfrac|pi|sqrt|left|right|cdot|times|bigg|big|text|mathrm|circ|infty|leq?|geq?|sin|cos|tan|"
     r"log|ln)(?![a-zA-Z]))"
 )
+# "for some integer t", "where k is an integer", "k \\in \\mathbb{Z}": a name the answer declares arbitrary.
+_DECLARED_RE = re.compile(
+    r"(?:for\s+(?:some|all|any|every|each)\s+(?:(?:positive|negative|nonnegative|non-negative|real)\s+)?"
+    r"(?:integers?|numbers?|reals?|constants?)\s*\}?\s*\$?\s*\\?([a-zA-Z]|ell)\b"
+    r"|\b([a-zA-Z])\s*\\in\s*\\mathbb\s*\{?\s*[ZR]\b)")
 _CONDITION_RE = re.compile(r"\\text\{\s*(?:for|where|when|if|with|such that|for all|for some|and\s+[a-z]+\s+is)\b.*$",
                            re.I | re.S)
 _ORDINAL_RE = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
@@ -167,6 +173,9 @@ def normalize_answer(s: str) -> Normalized:
     s = _LEAD_LABEL_RE.sub("", s)
     s = re.sub(r"<sup>(.{1,40}?)</sup>", r"^{\1}", s)  # HTML superscripts: 3<sup>x</sup>
     s = re.sub(r"<sub>(.{1,40}?)</sub>", r"_{\1}", s)
+    parameters = tuple(sorted({a or b for a, b in _DECLARED_RE.findall(s)}))
+    s = re.sub(r"(?:,|;|\\text\{\s*(?:for|where|with)\s*\})?\s*[a-zA-Z]\s*\\in\s*\\mathbb\s*\{?\s*[ZN]\s*\}?\s*\.?\s*$",
+               "", s)  # "x = k\\pi, k \\in \\mathbb{Z}": the declaration is not part of the value
     s = _CONDITION_RE.sub("", s)  # "(n, 1) \\text{ for all positive integers } n"
     s = _ORDINAL_SUP_RE.sub("", s)  # 12^{\mathrm{th}}, 3^{rd}, 21\text{st}
     s = _ORDINAL_RE.sub("", s)
@@ -192,6 +201,7 @@ def normalize_answer(s: str) -> Normalized:
     for _ in range(3):
         s = _TEXT_CMD_RE.sub(_unwrap_text, s)
     s = re.sub(r"\s+", " ", s).strip()
+    s = re.sub(r"(?i)^(?:only|exactly|just)\s+(?=[\w\\(\[{-])", "", s)  # "only x=0"
     # Trailing punctuation and unit words after a number ("15 cm^2", "18 eggs.").
     s = _number_words(s)
     for _ in range(3):
@@ -219,7 +229,7 @@ def normalize_answer(s: str) -> Normalized:
     s = re.sub(r",(?:\s*,)+", ",", s)  # "19, 46, \text{and} 82"
     if _PLAIN_NUMBER_RE.match(s):
         s = canonical_number(s)
-    return Normalized(s, percent, degrees)
+    return Normalized(s, percent, degrees, parameters)
 
 
 def _ungroup_outside_brackets(m: re.Match) -> str:
