@@ -684,7 +684,19 @@ def _text_answer() -> list[tuple[str, str]]:
     return out
 
 
+def _factorial_dropped():
+    """n! against n (a factorial sign is not trailing punctuation), and n! against a neighbour of its value."""
+    rng = random.Random(717)
+    out = [("5", "5!"), ("120", "5"), ("n", "n!"), ("6", "3!!")]
+    for _ in range(14):
+        n = rng.randint(3, 12)
+        out.append((str(n), f"{n}!"))
+        out.append((str(math.factorial(n) + rng.choice([-1, 1])), f"{n}!"))
+    return out
+
+
 _REJECT_FAMILIES = {
+    "factorial_dropped": _factorial_dropped,
     "huge_power": _huge_power,
     "rational_close": _rational_close,
     "large_off_by_one": _large_off_by_one,

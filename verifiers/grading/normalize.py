@@ -205,7 +205,7 @@ def normalize_answer(s: str) -> Normalized:
     # Trailing punctuation and unit words after a number ("15 cm^2", "18 eggs.").
     s = _number_words(s)
     for _ in range(3):
-        s = re.sub(r"(?:\s|\\\\)*[.,;:!?]+$", "", s).strip()
+        s = re.sub(r"(?:\s|\\\\)*(?:[.,;:?]|(?<![\w)}\]!])!)+$", "", s).strip()  # "5!" is a factorial
         s = _strip_unit_suffix(s)
         m = _TRAILING_WORDS_RE.match(s)
         if m and not any(_VALUE_WORDS.match(w) for w in re.split(r"[ -]", m.group(2))):
