@@ -43,6 +43,9 @@ class EvaluationConfig:
     base_url: str | None = opt(None, "OpenAI-compatible server for the extractor, e.g. http://127.0.0.1:8000/v1")
     no_llm: bool = opt(False, "rules only: never call the LLM extractor")
     timeout: float = opt(5.0, "seconds allowed for one answer comparison")
+    float_rounding: int = opt(6, "decimal places at which a written decimal may meet an exact value (1/3 vs "
+                                 "0.333333); exact values are always compared exactly. 6 is Math-Verify's default; "
+                                 "smaller is looser")
     chunk_rows: int = opt(32, "rows per batch (one journal flush and one LLM batch each)")
 
     def validate(self) -> "EvaluationConfig":
@@ -58,6 +61,8 @@ class EvaluationConfig:
                                  ("parallel", self.parallel, 1), ("chunk_rows", self.chunk_rows, 1)):
             if value is not None and value < low:
                 raise InputError(f"--{name} must be at least {low}, got {value}")
+        if not 0 <= self.float_rounding <= 15:
+            raise InputError(f"--float_rounding must be between 0 and 15 decimal places, got {self.float_rounding}")
         if self.timeout <= 0:
             raise InputError("--timeout must be positive")
         if Path(self.input_path).expanduser().resolve() == Path(self.output_path).expanduser().resolve():
@@ -145,6 +150,7 @@ class EvaluationProgress:
 def identity(config: EvaluationConfig, extractor_model: str | None, input_fingerprint: str) -> dict[str, Any]:
     return {"input": str(Path(config.input_path).expanduser().resolve()), "input_fingerprint": input_fingerprint,
             "dataset_type": config.dataset_type, "max_samples": config.max_samples,
+            "float_rounding": config.float_rounding,
             "extractor_model": extractor_model, "base_url": config.base_url if extractor_model else None,
             "grader_version": GRADER_VERSION}
 
@@ -183,7 +189,8 @@ def _grade_rows(config, ds, extractor_model, progress, done) -> dict[str, int]:
 
     keep = [c for c in ds.column_names if c not in NEW_COLUMNS]
     table = ds.select_columns(keep).data.table
-    transform = GradeTransform(config.kind, config.dataset_type, config.max_samples, config.timeout)
+    transform = GradeTransform(config.kind, config.dataset_type, config.max_samples, config.timeout,
+                               float_rounding=config.float_rounding)
     extractor = (LLMExtractor(extractor_model, config.base_url, progress.llm_cache_path,
                               concurrency=max(4, config.parallel)) if extractor_model else None)
     with Journal(progress.graded_path) as journal, (extractor or _Null()) as ex, \

@@ -44,7 +44,7 @@ def output_schema():
 class SampleGrade:
     extracted: str | None
     correct: bool | None
-    status: str  # ok / no_answer / parse_error / timeout / missing_sample / no_label
+    status: str  # ok / no_answer / undecided / llm_decided / parse_error / timeout / missing_sample / no_label
     by: str | None = "rules"  # rules / llm / None (nothing extracted)
 
 
@@ -132,13 +132,14 @@ class GradeTransform:
     """Grade every sample of every row; see the module docstring for the phases."""
 
     def __init__(self, kind: str = "math", dataset_type: str | None = None, max_samples: int | None = None,
-                 timeout: float = 5.0, extractor: Any = None):
+                 timeout: float = 5.0, extractor: Any = None, float_rounding: int = 6):
         if kind not in ("math", "choice"):
             raise ValueError(f"kind must be 'math' or 'choice', got {kind!r}")
         self.kind = kind
         self.dataset_type = dataset_type
         self.max_samples = max_samples
         self.timeout = timeout
+        self.float_rounding = float_rounding
         self.extractor = extractor
 
     def __call__(self, table) -> Any:
@@ -193,7 +194,8 @@ class GradeTransform:
         else:
             from verifiers.grading import grade
 
-            result = grade(sample, state.gold, state.kind, options=state.options, timeout=self.timeout)
+            result = grade(sample, state.gold, state.kind, options=state.options, timeout=self.timeout,
+                           float_rounding=self.float_rounding)
         return SampleGrade(result.extracted, result.correct, result.status,
                            "rules" if result.extracted is not None else None)
 
@@ -237,7 +239,7 @@ class GradeTransform:
             return a.strip().upper() == b.strip().upper()
         from verifiers.grading import answers_equivalent
 
-        return answers_equivalent(a, b, timeout=self.timeout)
+        return answers_equivalent(a, b, timeout=self.timeout, float_rounding=self.float_rounding)
 
 
 def extract_answer(text: str, kind: str, n_options: int = 4, options: Sequence[str] | None = None) -> str | None:
