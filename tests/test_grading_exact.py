@@ -59,6 +59,8 @@ def test_restated_equation_commits_to_no_value():
     ("x = k\\pi", "n\\pi", True),  # an integer parameter named differently
     ("x = k\\pi", "x = 2n\\pi", False),
     ("x^2 + 1", "t^2 + 1", False),  # a variable is not a parameter unless declared
+    ("5", "x + 3 = 8", False),  # an unsolved equation commits to no value
+    ("2x - 1", "y + 1 = 2x", True),  # it defines the one variable the gold leaves out
     ("2x + 1", "2t + 1 \\text{ for some integer } t", True),
     ("x = k\\pi", "x = n\\pi, n \\in \\mathbb{Z}", True),
     ("k", "n", False),  # a bare name against another name

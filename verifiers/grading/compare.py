@@ -353,7 +353,9 @@ def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
         value = rel.exprs[-1] if len(rel.ops) == 1 else Rel(rel.exprs[1:], rel.ops[1:])
         return values_equal(value, val, pred_text, percent, degrees) if rel_is_gold \
             else values_equal(val, value, pred_text, percent, degrees)
-    if rel.ops == ["="] and isinstance(val, sp.Expr) and all(isinstance(x, sp.Expr) for x in rel.exprs):
+    if rel.ops == ["="] and isinstance(val, sp.Expr) and val.free_symbols \
+            and all(isinstance(x, sp.Expr) for x in rel.exprs):
+        # 'y + 1 = 2x' against '2x - 1'; an equation against a constant ('x + 3 = 8' for 5) commits to nothing
         extra = (rel.exprs[0].free_symbols | rel.exprs[1].free_symbols) - val.free_symbols
         if len(extra) == 1:  # the equation defines the one variable the value leaves out
             solutions = sp.solve(sp.Eq(rel.exprs[0], rel.exprs[1]), next(iter(extra)))
