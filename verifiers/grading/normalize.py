@@ -187,6 +187,7 @@ def normalize_answer(s: str) -> Normalized:
     s = re.sub(r"\\[lr]?vert|\\mid(?![a-z])", "|", s)
     s = s.replace(r"\lt", "<").replace(r"\gt", ">").replace(r"\leqslant", r"\le").replace(r"\geqslant", r"\ge")
     s = re.sub(r"\\(le|ge|ne)q(?![a-zA-Z])", r"\\\1", s)
+    s = re.sub(r"\\(?:cupdot|sqcup|uplus)(?![a-zA-Z])", r"\\cup ", s)  # disjoint unions are unions
     s = re.sub(r",\\!\s*", ",", s)  # 11,\!111 is a thousands separator, not a list
     s = _SPACING_RE.sub(" ", s)
     s = _DROP_COMMANDS_RE.sub("", s)
