@@ -695,7 +695,45 @@ def _factorial_dropped():
     return out
 
 
+def _swapped_labels():
+    """Labelled values swapped between names: x=a, y=b against x=b, y=a."""
+    rng = random.Random(731)
+    out = []
+    for _ in range(16):
+        a, b = rng.sample(range(-30, 30), 2)
+        names = rng.choice([("x", "y"), ("a", "b"), ("m", "n"), ("p", "q")])
+        out.append((f"{names[0]}={a}, {names[1]}={b}", f"{names[0]}={b}, {names[1]}={a}"))
+        out.append((f"{names[0]}={a}, {names[1]}={b}", f"{names[1]}={a}, {names[0]}={b}"))
+    return out
+
+
+def _scaled_or_hedged_units():
+    """A suffix that changes the value is not a unit: 39K, 2M, 90 rad, 90' against the bare number."""
+    rng = random.Random(733)
+    out = []
+    for _ in range(10):
+        n = rng.randint(2, 999)
+        out.append((str(n), f"{n}\\text{{K}}"))
+        out.append((str(n), f"{n}M"))
+        out.append((f"{n}^\\circ", f"{n} \\text{{ rad}}"))
+        out.append((f"{n}^\\circ", f"{n}'"))
+    return out
+
+
+def _function_argument_capture():
+    """f(t) = c x^2 is constant in t: not f(x) = c x^2."""
+    rng = random.Random(737)
+    out = []
+    for _ in range(12):
+        c = rng.randint(2, 9)
+        out.append((f"f(x)={c}x^2", f"f(t)={c}x^2"))
+    return out
+
+
 _REJECT_FAMILIES = {
+    "swapped_labels": _swapped_labels,
+    "scaling_suffix": _scaled_or_hedged_units,
+    "function_argument_capture": _function_argument_capture,
     "factorial_dropped": _factorial_dropped,
     "huge_power": _huge_power,
     "rational_close": _rational_close,
@@ -1160,6 +1198,9 @@ def _prose() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         ("number_word", "5", "So the answer is six."),
         ("intermediate_then_final", "7", "We start with 7 goats. After buying 3 more, the farmer has 10 goats."),
         ("partial", "7, 4", "So the farmer has 7 goats."),
+        ("hedged", "164", "The answer is greater than 164."),
+        ("hedged", "164", "The answer is definitely not 164."),
+        ("hedged", "164", "So the answer is at least 164."),
         # prose that never commits (no conclusion, no answer phrase) is no_answer, even with the right number
         ("uncommitted", "12", "Counting them again, Maria ends up with twelve apples."),
     ]

@@ -42,8 +42,11 @@ def _numbers_equal(x: Fraction, y: Fraction, percent: bool | str, x_decimal: boo
     for u, v in candidates:
         if u == v:
             return True
-        if x_decimal != y_decimal and round(u, places) == round(v, places):
-            return True
+        if x_decimal != y_decimal:
+            written, value = (u, v) if x_decimal else (v, u)
+            k = _written_places(written)
+            if k >= places and round(value, k) == written:
+                return True  # 0.333333 for 1/3: a written decimal of at least `places` places
     return False
 
 
@@ -91,6 +94,13 @@ _ARTICLES = {"a", "an", "the"}
 
 def _text_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9']+", text.casefold()) if w not in _ARTICLES]
+
+
+def _written_places(q: Fraction) -> int:
+    for k in range(40):
+        if (q * 10**k).denominator == 1:
+            return k
+    return 40
 
 
 def _is_decimal(text: str) -> bool:

@@ -47,6 +47,39 @@ def _strip_label(node):
     return node
 
 
+def _labels(node) -> dict | None:
+    """{name: value} when every item is 'name = value' with a distinct single-symbol name."""
+    items = node.items if isinstance(node, (Seq, SetOf)) else [node]
+    out = {}
+    for item in items:
+        if not (isinstance(item, Rel) and item.ops == ["="] and isinstance(item.exprs[0], sp.Symbol)) \
+                or item.exprs[0] in out:
+            return None
+        out[item.exprs[0]] = item.exprs[1]
+    return out if len(out) >= 2 else None
+
+
+def _labelled_match(g, p) -> bool | None:
+    """'x=8, y=-16' against 'y=-16, x=8' by name; against an unlabelled '8, -16' in the gold's order
+    (another order is undecided). None when the gold is not such a labelled list."""
+    gl = _labels(g)
+    if gl is None:
+        return None
+    pl = _labels(p)
+    if pl is not None:
+        if set(pl) != set(gl):
+            return None if not (set(pl) & set(gl)) else False
+        return _ordered_equal([gl[k] for k in gl], [pl[k] for k in gl])
+    items = p.items if isinstance(p, Seq) else None
+    if not items or len(items) != len(gl) or any(isinstance(x, Rel) for x in items):
+        return None
+    if _ordered_equal(list(gl.values()), list(items)):
+        return True
+    if _unordered_equal(list(gl.values()), list(items)):
+        raise Undecided("the values are right but listed in another order than the gold's names")
+    return False
+
+
 def _flatten(node) -> list:
     items = node.items if isinstance(node, (Seq, SetOf)) else [node]
     out = []
@@ -78,6 +111,8 @@ def _pair_equal(a, b, a_decimal: bool, b_decimal: bool) -> bool | None:
         exact_side, written = (b, a) if a_decimal else (a, b)
         if isinstance(written, sp.Expr) and written.is_Rational and isinstance(exact_side, sp.Expr) \
                 and not exact_side.free_symbols:
+            if exact_side.is_Rational and exact_side == written:
+                return True
             return exact.rounds_to(exact_side, written, _PLACES.get()[0])
     return exact.equal(a, b)
 
@@ -253,6 +288,9 @@ def _sets_equal(g, p) -> bool | None:
     setlike = (Union, Rel)
     if not (isinstance(g, setlike) or isinstance(p, setlike) or _rel_seq(g) or _rel_seq(p)):
         return None
+    gs, ps = _node_symbols(g), _node_symbols(p)
+    if gs and ps and gs != ps:
+        return None  # y' = 6 is not y = 6: as point sets the names would be lost
     sg, sp_ = _to_set(g), _to_set(p)
     if sg is None or sp_ is None:
         return None
@@ -287,8 +325,14 @@ def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degr
     if g_coll or p_coll:
         if isinstance(g, SetOf) and isinstance(p, Tup) or isinstance(p, SetOf) and isinstance(g, Tup):
             return False  # {1,3} is not the ordered pair (3,1)
+        by_name = _labelled_match(g, p)
+        if by_name is not None:
+            return by_name
         gi = _flatten(g) if g_coll else _flatten(Seq([g]))
         pi = _flatten(p) if p_coll else _flatten(Seq([p]))
+        if len(pi) == 1 and isinstance(pi[0], Tup) and pi[0].left == "(" and isinstance(g, SetOf) or \
+                len(gi) == 1 and isinstance(gi[0], Tup) and gi[0].left == "(" and isinstance(p, SetOf):
+            return False  # a set is not a tuple, labelled or not
         if len(gi) == 1 and len(pi) == 1:
             return values_equal(gi[0], pi[0], pred_text, percent, degrees)
         if len(gi) != len(pi):
@@ -404,6 +448,9 @@ def _rhs_equal(gl, gr, pl, pr, pred_text, percent) -> bool:
             return False
         mapping = {pa: ga for pa, ga in zip(pl.args, gl.args) if isinstance(pa, sp.Symbol)}
         if isinstance(pr, sp.Basic):
+            captured = {ga for pa, ga in mapping.items() if pa != ga} & _node_symbols(pr)
+            if captured:
+                return False  # f(t) = 6x^2 is constant in t: renaming t to x would change it
             pr = pr.xreplace(mapping)
     return values_equal(gr, pr, pred_text, percent)
 
@@ -673,4 +720,4 @@ def _as_text(gold: str, pred: str, why: str) -> tuple[bool | None, str]:
 
 def _loose_text(s: str) -> str:
     s = re.sub(r"([\^_])\{\s*(\w)\s*\}", r"\1\2", s)  # x^{2} is x^2
-    return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "+-*/^=<>().,[]{}:")
+    return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "+-*/^=<>().,[]{}:'!")

@@ -125,10 +125,25 @@ def equal(a, b) -> bool | None:
     return is_zero(d)
 
 
+def written_places(q) -> int:
+    """Decimal places of a terminating rational as written without trailing zeros (0.3125 -> 4)."""
+    for k in range(40):
+        if (q * 10**k).is_Integer if isinstance(q, sp.Basic) else (q * 10**k).denominator == 1:
+            return k
+    return 40
+
+
 def rounds_to(exact: sp.Expr, written: sp.Rational, places: int = DECIMAL_PLACES) -> bool | None:
-    """A written decimal against an exact value: equal when both round to the same ``places``."""
+    """A written decimal with k places against an exact value: equal when k >= ``places`` and the exact
+    value rounds to it at k places (0.333333 for 1/3). Tighter than Math-Verify, which rounds both
+    sides to 6 places: a 5-place 0.31831 never stands for 1/pi."""
     if not written.is_Rational:
         return None
+    if exact.is_Rational and exact == written:
+        return True
+    places = max(places, written_places(written))
+    if written_places(written) < places:
+        return False
     if exact.is_Rational:
         return _round(exact, places) == _round(written, places)
     try:

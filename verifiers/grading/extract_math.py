@@ -132,8 +132,17 @@ def _math_span_list(tail: str) -> str | None:
     return ", ".join(x.strip() for x in spans if x.strip()) or None
 
 
+# Words that make a stated number a bound, a denial or a guess: "greater than 164", "not 164".
+_HEDGE_RE = re.compile(
+    r"\b(?:not|no|never|neither|nor|greater|less|more|fewer|larger|smaller|bigger|higher|lower|least|most|above|"
+    r"below|over|under|between|exceed|exceeds|either|maybe|perhaps|probably|unlikely|cannot|can't|isn't|wasn't)\b",
+    re.I)
+
+
 def _single_number_in_prose(answer: str) -> str:
     """'Jane started growing Sphere 3 hours ago' -> '3': a committed prose answer with one number."""
+    if _HEDGE_RE.search(answer) and not re.search(r"\$|\\", answer):
+        return ""  # a bound or a denial commits to no value
     if "$" in answer or "\\" in answer or len(re.findall(r"[A-Za-z]{3,}", answer)) < 2:
         return answer
     numbers = _PROSE_NUMBER_RE.findall(answer)
@@ -164,6 +173,8 @@ def _conclusion(text: str) -> str | None:
     spans = [next(g for g in sm.groups() if g is not None) for sm in _MATH_SPAN_RE.finditer(sentence)]
     if spans:
         return spans[-1].strip() or None
+    if _HEDGE_RE.search(sentence) and not spans:
+        return None
     value = re.search(r"\s(?:is|are|equals|be|by|to)\s+([^\s].{0,30}?)\.?\s*$", sentence)
     if value and re.search(r"\d", value.group(1)) and len(re.findall(r"[A-Za-z]{3,}", value.group(1))) <= 1:
         return value.group(1)

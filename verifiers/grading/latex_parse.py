@@ -213,7 +213,9 @@ class Parser(CommandsMixin):
                 node = _map1(node, guarded_factorial)
             elif self.at("'"):
                 self.next()
-                node = sp.Symbol(str(node) + "'") if isinstance(node, sp.Symbol) else node
+                if not isinstance(node, sp.Symbol):
+                    raise ParseError("a prime after a value (minutes or feet?)")  # 90' is not 90
+                node = sp.Symbol(str(node) + "'")
             elif self.at("_"):
                 self.next()
                 sub = self.parse_subscript()

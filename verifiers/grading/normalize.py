@@ -46,7 +46,10 @@ _UNIT_BEFORE_COMMA_RE = re.compile(r"(?<=\d)\s+(?:" + _UNIT_WORDS + r")\.?(?:\s*
 _VALUE_WORDS = re.compile(
     r"(?i)^(?:squared|cubed|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|halves|thirds?|quarters?|"
     r"\w+ths?|percent|percentage|infinity|infinite|inf|undefined|none|no|not|sqrt|pi|over|plus|minus|factorial|"
-    r"and|or|to|for|where|when|if|with|is|are|of|only|exactly|at|least|most|more|less|than|each|per|every|all)$")
+    r"and|or|to|for|where|when|if|with|is|are|of|only|exactly|at|least|most|more|less|than|each|per|every|all|"
+    r"rad|rads|radians?|k|bn|mn|mil|lakhs?|crores?|arcmin|arcsec|minutes of arc)$")
+# One letter after a number that scales it (39K, 2M, 5B): never a unit to strip.
+_MULTIPLIER_RE = re.compile(r"(?<=[\d}.])\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*)?[kKMBGT]\s*\}?\s*$")
 # \text{...} after a value, followed by the end or a list separator: unit text ("5\text{ digits}",
 # "40 \text{ chocolate candies}, 60 ..."). Words only; connectives and value words are kept.
 _UNIT_TEXT_RE = re.compile(
@@ -125,8 +128,11 @@ def _is_numeric_text(s: str) -> bool:
 
 
 def _strip_unit_suffix(s: str) -> str:
-    """'15 cm^2' -> '15'; a letter that may be a variable ('... + \\frac{1}{2}m') stays."""
-    stripped = _UNIT_SUFFIX_RE.sub("", s).strip()
+    """'15 cm^2' -> '15'; a letter that may be a variable ('... + \\frac{1}{2}m') or a multiplier (39K) stays."""
+    m = _UNIT_SUFFIX_RE.search(s)
+    if m is None or m.group(0).strip() in ("M", "B", "G", "T", "K"):
+        return s
+    stripped = s[: m.start()].strip()
     if stripped != s and _is_numeric_text(stripped):
         return stripped
     return s
