@@ -730,7 +730,35 @@ def _function_argument_capture():
     return out
 
 
+def _order_and_reading():
+    """Readings that change the value: a tuple reordered, a function argument swallowed, numbers side
+    by side, a degree sign inside a function, a time read as a ratio, a determinant as a matrix,
+    conditions and sign words dropped, inequalities joined by 'and' read as a union."""
+    rng = random.Random(741)
+    out = [
+        ("(1,2)", "2, 1"), ("(8, 17, -7)", "-7, 17, 8"), ("(1,2)", "x=2, y=1"), ("x=1, y=2", "(x, y) = (2, 1)"),
+        ("P(A)=0.3, P(B)=0.5", "P(A)=0.5, P(B)=0.3"), ("Paolo: 18, Maria: 12", "Paolo: 12, Maria: 18"),
+        ("5", "-A = 5"), ("5", "\\frac{1}{A} = 5"), ("AB=6", "AC=6"), ("y'=6", "y=6"),
+        ("\\sin 2x", "x\\sin 2"), ("\\ln 2x", "x\\ln 2"), ("\\sin 2\\pi", "\\pi\\sin 2"), ("\\cos xy", "y\\cos x"),
+        ("12", "3 4"), ("6", "1 2 3"), ("10", "2\\,5"), ("3", "2\\frac{3}{2}"), ("1", "2 1/2"),
+        ("\\sin 30^\\circ", "\\sin 30"), ("\\cos 45^\\circ", "\\cos 45"), ("4:30", "2:15"), ("10:30", "\\frac{1}{3}"),
+        ("\\begin{vmatrix}1&2\\\\3&4\\end{vmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}"),
+        ("5", "5 \\text{ below zero}"), ("2000", "2000 \\text{ BC}"), ("5", "5\\text{ score}"), ("5", "5 tens"),
+        ("5", "5 \\text{ if } n \\text{ is even}"), ("5", "5 \\text{ with remainder } 3"),
+        ("x < -1 \\text{ or } x > 1", "x < -1 \\text{ and } x > 1"), ("3, 5", "\\text{between 3 and 5}"),
+        ("3, 5", "\\text{3 out of 5}"), ("7, 4", "\\text{7 goats, but not 4 cows}"), ("2, 2", "2"),
+        ("5m", "5"), ("(3, 1)", "5 < x < 2"), ("\\frac{0}{0}", "\\infty - \\infty"), ("\\nabla f", "\\nabla F"),
+    ]
+    for _ in range(10):
+        a, b = rng.sample(range(1, 40), 2)
+        out.append((f"({a}, {b})", f"{b}, {a}"))
+        out.append((f"\\sin {a}^\\circ", f"\\sin {a}"))
+        out.append((str(a * b), f"{a} {b}"))
+    return out
+
+
 _REJECT_FAMILIES = {
+    "order_and_reading": _order_and_reading,
     "swapped_labels": _swapped_labels,
     "scaling_suffix": _scaled_or_hedged_units,
     "function_argument_capture": _function_argument_capture,
@@ -1201,6 +1229,10 @@ def _prose() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         ("hedged", "164", "The answer is greater than 164."),
         ("hedged", "164", "The answer is definitely not 164."),
         ("hedged", "164", "So the answer is at least 164."),
+        ("denied", "6", "So $6$ is wrong."), ("denied", "6", "Hence it cannot be $6$."),
+        ("denied", "6", "Therefore, $x = 6$ is not the answer."), ("denied", "6", "The answer is $6$? No."),
+        ("denied", "6", "We need to check whether the answer is $6$."),
+        ("denied", "6", "The answer is 5 when n is even and 6 otherwise."),
         # prose that never commits (no conclusion, no answer phrase) is no_answer, even with the right number
         ("uncommitted", "12", "Counting them again, Maria ends up with twelve apples."),
     ]

@@ -147,6 +147,10 @@ def _compare(gold: str, pred: str, timeout: float, places: int = _DECIMAL_PLACES
     return result
 
 
+# Words that relate the numbers instead of listing them: "between 3 and 5", "3 out of 5", "but not 4".
+_PROSE_RELATION_RE = re.compile(
+    r"(?i)\b(?:between|out|of|divided|by|over|to|power|times|plus|minus|not|no|but|per|from|than|less|more|except|"
+    r"without|ratio|versus|vs|or|either|nor|instead|rather|about|approximately|at)\b")
 _PROSE_OK_RE = re.compile(r"^[A-Za-z0-9 ,;.$'\-]*$")
 _PROSE_NUM_RE = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w.]|\.\d)")
 
@@ -158,7 +162,7 @@ def _prose_numbers(gold: str, gold_text: str, pred: str) -> tuple[bool | None, s
         return None
     text = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", pred)
     text = re.sub(r"\\[ ,;!]|\$", " ", text)
-    if not _PROSE_OK_RE.match(text) or not re.search(r"[A-Za-z]{3}", text):
+    if not _PROSE_OK_RE.match(text) or not re.search(r"[A-Za-z]{3}", text) or _PROSE_RELATION_RE.search(text):
         return None
     found = [canonical_number(x) for x in _PROSE_NUM_RE.findall(text.replace(",", " , "))]
     if len(found) != len(items):

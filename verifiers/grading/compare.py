@@ -33,8 +33,9 @@ def _is_label(e) -> bool:
             and len(e.args[1].name) >= 3:
         return True
     if isinstance(e, sp.Expr) and not isinstance(e, sp.Add) and e.free_symbols and not e.atoms(sp.Number) - {
-            sp.Integer(-1)} and all(len(s.name) == 1 and s.name.isupper() for s in e.free_symbols):
-        return True  # AB = 4, NO/BO = 1/sqrt(6), |AB| = 1: named lengths and ratios
+            sp.Integer(-1)} and all(len(s.name) == 1 and s.name.isupper() for s in e.free_symbols) \
+            and not e.could_extract_minus_sign() and not (isinstance(e, sp.Pow) and e.exp.is_negative):
+        return True  # AB = 4, NO/BO = 1/sqrt(6), |AB| = 1: named lengths and ratios (not -A, not 1/A)
     return isinstance(e, Tup) and all(_is_symbol_like(x) for x in e.items)
 
 
@@ -48,29 +49,38 @@ def _strip_label(node):
 
 
 def _labels(node) -> dict | None:
-    """{name: value} when every item is 'name = value' with a distinct single-symbol name."""
+    """{name: value} when every item is 'name = value' or 'name: value' with distinct names
+    ('x', 'P(A)', 'Paolo'), or the node is '(x, y) = (1, 2)'."""
+    if isinstance(node, Rel) and node.ops == ["="] and isinstance(node.exprs[0], Tup) and \
+            isinstance(node.exprs[1], Tup) and len(node.exprs[0].items) == len(node.exprs[1].items) and \
+            all(_is_symbol_like(x) for x in node.exprs[0].items):
+        node = Seq([Rel([k, v], ["="]) for k, v in zip(node.exprs[0].items, node.exprs[1].items)])
     items = node.items if isinstance(node, (Seq, SetOf)) else [node]
     out = {}
     for item in items:
-        if not (isinstance(item, Rel) and item.ops == ["="] and isinstance(item.exprs[0], sp.Symbol)) \
-                or item.exprs[0] in out:
+        if not (isinstance(item, Rel) and len(item.ops) == 1 and item.ops[0] in ("=", ":")
+                and _is_symbol_like(item.exprs[0])) or item.exprs[0] in out:
             return None
         out[item.exprs[0]] = item.exprs[1]
     return out if len(out) >= 2 else None
 
 
 def _labelled_match(g, p) -> bool | None:
-    """'x=8, y=-16' against 'y=-16, x=8' by name; against an unlabelled '8, -16' in the gold's order
-    (another order is undecided). None when the gold is not such a labelled list."""
+    """'x=8, y=-16' against 'y=-16, x=8' by name; against an unlabelled '8, -16' or '(8, -16)' in the
+    gold's order (another order is undecided); a tuple gold against labelled values in the order
+    written. None when neither side is such a labelled list."""
     gl = _labels(g)
     if gl is None:
+        pl = _labels(p)
+        if pl is not None and isinstance(g, Tup) and g.left == "(" and len(g.items) == len(pl):
+            return _ordered_equal(list(g.items), list(pl.values()))
         return None
     pl = _labels(p)
     if pl is not None:
         if set(pl) != set(gl):
             return None if not (set(pl) & set(gl)) else False
         return _ordered_equal([gl[k] for k in gl], [pl[k] for k in gl])
-    items = p.items if isinstance(p, Seq) else None
+    items = p.items if isinstance(p, Seq) else p.items if isinstance(p, Tup) and p.left == "(" else None
     if not items or len(items) != len(gl) or any(isinstance(x, Rel) for x in items):
         return None
     if _ordered_equal(list(gl.values()), list(items)):
@@ -122,6 +132,8 @@ def expr_equal(a, b, pred_text: str | None = None, percent: bool = False, degree
     """Exact equality of two expressions; raises ``Undecided`` when it cannot be settled."""
     if not isinstance(a, sp.Basic) or not isinstance(b, sp.Basic):
         return False
+    if a.has(sp.nan, sp.zoo) or b.has(sp.nan, sp.zoo):
+        raise Undecided("an undefined value (0/0, infinity minus infinity)")
     if a == b:
         return True
     if not (isinstance(a, sp.Expr) and isinstance(b, sp.Expr)):
@@ -255,6 +267,8 @@ def _to_set(node):
         lo, hi = node.items
         if not (lo.is_real or lo.is_infinite) or not (hi.is_real or hi.is_infinite):
             return None
+        if (hi - lo).is_nonpositive:
+            return None  # (3, 1) is no interval: never read as the empty set
         return sp.Interval(lo, hi, node.left == "(", node.right == ")")
     if isinstance(node, SetOf) and all(_constant(x) for x in node.items):
         return sp.FiniteSet(*node.items)
@@ -336,11 +350,11 @@ def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degr
         if len(gi) == 1 and len(pi) == 1:
             return values_equal(gi[0], pi[0], pred_text, percent, degrees)
         if len(gi) != len(pi):
-            # "(1, 2)" against the list "1, 2": a parenthesised pair may list the answers.
+            # "(1, 2)" against the list "1, 2": a parenthesised pair may list the answers, in its order.
             if len(gi) == 1 and isinstance(gi[0], Tup) and gi[0].left == "(" and gi[0].right == ")":
-                gi = gi[0].items
-            elif len(pi) == 1 and isinstance(pi[0], Tup) and pi[0].left == "(" and pi[0].right == ")":
-                pi = pi[0].items
+                return _ordered_equal(gi[0].items, pi, degrees)
+            if len(pi) == 1 and isinstance(pi[0], Tup) and pi[0].left == "(" and pi[0].right == ")":
+                return _ordered_equal(gi, pi[0].items, degrees)
         return _unordered_equal(gi, pi, degrees)
     if isinstance(g, Rel) or isinstance(p, Rel):
         return _relation_equal(g, p, pred_text, percent, degrees)
@@ -438,7 +452,11 @@ def _is_ratio(rel: Rel) -> bool:
 def _same_name(a, b) -> bool:
     if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
         return a == b
-    return type(a) is type(b) or (getattr(a, "func", None) == getattr(b, "func", None))
+    from sympy.core.function import AppliedUndef
+
+    if isinstance(a, AppliedUndef) and isinstance(b, AppliedUndef):
+        return a.func == b.func  # f(x) names the same thing as f(t)
+    return a == b  # AB is not AC
 
 
 def _rhs_equal(gl, gr, pl, pr, pred_text, percent) -> bool:
@@ -485,8 +503,8 @@ def _dedupe(items: list, degrees: bool) -> list:
 
 
 def _unordered_equal(a: list, b: list, degrees: bool = False) -> bool:
-    if len(a) != len(b) and len(a) <= 40 and len(b) <= 40:
-        a, b = _dedupe(a, degrees), _dedupe(b, degrees)  # a repeated solution is still the same set
+    if len(a) != len(b) and len(a) <= 40 and len(b) <= 40 and len(_dedupe(a, degrees)) == len(a):
+        b = _dedupe(b, degrees)  # a repeated solution is still the same set (a gold's repeats are multiplicities)
     if len(a) != len(b):
         return False
     remaining, undecided = list(b), False
@@ -580,6 +598,9 @@ def _rename_parameter(g, p, declared: set = frozenset()):
     return _substitute(p, {b: a})
 
 
+_TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+
+
 def _ends_in_unknown(node) -> bool:
     """'4 + 4 = X', '7 + 1 = y': an equation whose last side is a bare unknown commits to no value."""
     return isinstance(node, Rel) and node.ops[-1] == "=" and _is_symbol_like(node.exprs[-1]) \
@@ -608,6 +629,8 @@ def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent
         return _huge(gold, pred, f"prediction too large ({exc})")
     except ValueError as exc:
         return _as_text(gold, pred, f"prediction not parsed ({exc})")
+    if _TIME_RE.match(gold.strip()) and _loose_text(gold) != _loose_text(pred):
+        return None, "undecided: h:mm may be a time of day or a ratio"
     if _ends_in_unknown(p) and not isinstance(g, Rel):
         return False, "the equation ends in an unknown: no value committed"
     pred_text = pred if not isinstance(p, (Seq, Tup, SetOf, Rel)) else None
@@ -719,5 +742,8 @@ def _as_text(gold: str, pred: str, why: str) -> tuple[bool | None, str]:
 
 
 def _loose_text(s: str) -> str:
-    s = re.sub(r"([\^_])\{\s*(\w)\s*\}", r"\1\2", s)  # x^{2} is x^2
-    return "".join(ch for ch in s.lower() if ch.isalnum() or ch in "+-*/^=<>().,[]{}:'!")
+    """Text outside the grammar, compared as written: case, '|' and '#' kept; a space between two
+    word characters kept ('1 2' is not '12'); other spaces and x^{2}/x^2 braces dropped."""
+    s = re.sub(r"([\^_])\{\s*(\w)\s*\}", r"\1\2", s)
+    s = re.sub(r"\s+", " ", s.strip())
+    return re.sub(r"(?<!\w) | (?!\w)", "", s)

@@ -112,6 +112,8 @@ def is_zero(d) -> bool | None:
 
 def equal(a, b) -> bool | None:
     """Exact equality of two sympy expressions."""
+    if isinstance(a, sp.Basic) and a.has(sp.nan, sp.zoo) or isinstance(b, sp.Basic) and b.has(sp.nan, sp.zoo):
+        return None  # 0/0 and infinity minus infinity are no value
     if a == b:
         return True
     if not isinstance(a, sp.Expr) or not isinstance(b, sp.Expr):

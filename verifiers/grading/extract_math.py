@@ -104,6 +104,13 @@ def _answer_phrase(text: str, start: int = 0) -> tuple[int, str] | None:
     if last is None:
         return None
     tail = _QUOTE_RE.sub("", text[last.end() :].lstrip(" *_:#"), count=1)
+    lead = text[max(0, last.start() - 120) : last.start()]
+    lead = re.split(r"[.!?\n]", lead)[-1]  # the sentence the phrase opens, up to the phrase
+    end = _SENTENCE_END_RE.search(tail)
+    rest = tail[: end.start()] if end else tail
+    if _REJECTION_RE.search(lead) or _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", rest)) or \
+            re.match(r"\s*\?", tail[len(rest):len(rest) + 3] if end else ""):
+        return None  # "whether the answer is 6", "the answer is $6$? No.", "the answer cannot be 6"
     spans = _math_span_list(tail)
     if spans is not None:
         return last.start(), spans
@@ -132,10 +139,16 @@ def _math_span_list(tail: str) -> str | None:
     return ", ".join(x.strip() for x in spans if x.strip()) or None
 
 
+# Words that deny or question a stated answer, or make it conditional ("cannot be", "is not the answer",
+# "rule out", "whether", "only if"): the sentence commits to nothing.
+_REJECTION_RE = re.compile(
+    r"\b(?:not|cannot|can't|isn't|aren't|wasn't|wrong|incorrect|rule out|ruled out|rules out|impossible|never|"
+    r"whether|unless|only if|otherwise|anything but|other than|except)\b|\?", re.I)
 # Words that make a stated number a bound, a denial or a guess: "greater than 164", "not 164".
 _HEDGE_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|greater|less|more|fewer|larger|smaller|bigger|higher|lower|least|most|above|"
-    r"below|over|under|between|exceed|exceeds|either|maybe|perhaps|probably|unlikely|cannot|can't|isn't|wasn't)\b",
+    r"below|over|under|between|exceed|exceeds|either|maybe|perhaps|probably|unlikely|cannot|can't|isn't|wasn't|"
+    r"but|except|about|approximately|roughly|around|nearly|almost|estimate|estimated)\b",
     re.I)
 
 
@@ -170,6 +183,8 @@ def _conclusion(text: str) -> str | None:
     if not m:
         return None
     sentence = m.group(0)
+    if _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", sentence)):
+        return None  # "So $6$ is wrong.", "Hence it cannot be $6$."
     spans = [next(g for g in sm.groups() if g is not None) for sm in _MATH_SPAN_RE.finditer(sentence)]
     if spans:
         return spans[-1].strip() or None
@@ -221,11 +236,20 @@ def extract_math_answer(text: str | None) -> str | None:
         answer = _last_boxed(text)
     elif phrase:
         answer = phrase[1]
+    elif _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
+        return None  # the closing sentence denies, questions or conditions what it states
     else:
         answer = _gsm_line(text) or _conclusion(text) or _trailing_math(text)
     if answer is None or not answer.strip():
         return None
     return answer.strip()[:_MAX_ANSWER_CHARS]
+
+
+def _last_sentence(text: str) -> str:
+    body = text.rstrip().rstrip(".!").rstrip()
+    body = re.sub(r"\$[^$]*\$", lambda m: m.group(0).replace(".", " "), body[-600:])
+    cut = max(body.rfind(". "), body.rfind("! "), body.rfind("\n"))
+    return body[cut + 1 :]
 
 
 def _gsm_line(text: str) -> str | None:
@@ -242,7 +266,7 @@ def gold_answer(gold: str) -> str:
                 _joins_parts(g[a[1] : b[0]]) for a, b in zip(boxes, boxes[1:])):
             # A short gold with several boxes ("\\boxed{1} papers and \\boxed{2} bins") is one
             # multi-part answer; a gold *solution* keeps the last box group.
-            return ", ".join(b[2].strip() for b in boxes)
+            return ", ".join(dict.fromkeys(b[2].strip() for b in boxes))  # the same box twice is one answer
         boxed = _last_boxed(g)
         if boxed:
             return boxed

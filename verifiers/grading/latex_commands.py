@@ -102,7 +102,20 @@ class CommandsMixin:
             return inner
         if self.at("{"):
             return self.parse_arg()
-        return self.parse_power()
+        # \sin 2x is sin(2x), \ln 2x is ln(2x), \sin 2\pi is sin(2 pi): the argument runs through
+        # implicitly multiplied numbers, letters and constants, up to an operator or another function.
+        arg = self.parse_power()
+        while self._continues_argument():
+            arg = _map2(arg, self.parse_power(), lambda a, b: a * b)
+        return arg
+
+    def _continues_argument(self) -> bool:
+        kind, val = self.peek()
+        if kind == "num":
+            return True
+        if kind == "word":
+            return val not in ("and", "or", "U") and val not in _FUNCS
+        return kind == "cmd" and (val[1:] in _GREEK or val in (r"\pi",))
 
     def parse_command(self, cmd: str):
         name = cmd[1:]
@@ -206,6 +219,12 @@ class CommandsMixin:
             rows.append(row)
         if not rows or len({len(r) for r in rows}) != 1:
             raise ParseError("ragged matrix")
+        if env == "vmatrix":  # |...| is a determinant, a number
+            if len(rows) != len(rows[0]) or not all(isinstance(c, sp.Expr) for r in rows for c in r):
+                raise ParseError("a determinant needs a square matrix of expressions")
+            return sp.ImmutableMatrix(rows).det()
+        if env == "Vmatrix":
+            raise ParseError("a norm is not supported")
         if all(isinstance(c, sp.Expr) for r in rows for c in r):
             return sp.ImmutableMatrix(rows)  # supports A + B, A B in answers
         return Matrix(rows)

@@ -168,6 +168,10 @@ class Parser(CommandsMixin):
                 rhs = self.parse_unary()
                 node = _map2(node, rhs, (lambda a, b: a / b) if op in ("/", r"\div") else (lambda a, b: a * b))
             elif self._starts_atom():
+                if self.peek()[0] == "num" and self.toks[self.i - 1][0] == "num" or \
+                        self.toks[self.i - 1][0] == "num" and self._improper_mixed_ahead():
+                    # "3 4", "2\,5", "2 1/2", "2\frac{3}{2}": side by side, numbers are not a product
+                    raise ParseError("two numbers side by side")
                 rhs = self.parse_power()
                 node = _map2(node, rhs, lambda a, b: a * b)
             else:
@@ -325,6 +329,12 @@ class Parser(CommandsMixin):
         toks = [v for _, v in self.toks[self.i + 1 : self.i + 7]]
         return (len(toks) >= 6 and toks[0] == "{" and toks[1].isdigit() and toks[2] == "}" and toks[3] == "{"
                 and toks[4].isdigit() and toks[5] == "}" and int(toks[1]) < int(toks[4]))
+
+    def _improper_mixed_ahead(self) -> bool:
+        """2\\frac{3}{2}: a whole number before a fraction of digits that is not a proper mixed number."""
+        toks = [v for _, v in self.toks[self.i : self.i + 7]]
+        return (len(toks) >= 7 and toks[0] == r"\frac" and toks[1] == "{" and toks[2].isdigit() and toks[3] == "}"
+                and toks[4] == "{" and toks[5].isdigit() and toks[6] == "}" and int(toks[2]) >= int(toks[5]))
 
     def _set_builder_ahead(self) -> bool:
         kind, _ = self.peek()

@@ -91,7 +91,7 @@ _FUNCTION_LETTERS = {"f", "g", "h", "F", "G", "H", "P", "Q", "p", "q"}
 _WRAPPERS = {r"\overline", r"\vec", r"\hat", r"\bar", r"\tilde", r"\mathbb", r"\mathcal", r"\widehat",
              r"\overrightarrow", r"\mathbf", r"\mathrm", r"\text", r"\mathit", r"\boldsymbol", r"\textbf",
              r"\operatorname", r"\boxed", r"\fbox"}
-_MATRIX_ENVS = {"pmatrix", "bmatrix", "matrix", "vmatrix", "Bmatrix", "smallmatrix", "array"}
+_MATRIX_ENVS = {"pmatrix", "bmatrix", "matrix", "vmatrix", "Vmatrix", "Bmatrix", "smallmatrix", "array"}
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:

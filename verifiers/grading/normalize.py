@@ -47,7 +47,7 @@ _VALUE_WORDS = re.compile(
     r"(?i)^(?:squared|cubed|hundreds?|thousands?|millions?|billions?|trillions?|dozens?|half|halves|thirds?|quarters?|"
     r"\w+ths?|percent|percentage|infinity|infinite|inf|undefined|none|no|not|sqrt|pi|over|plus|minus|factorial|"
     r"and|or|to|for|where|when|if|with|is|are|of|only|exactly|at|least|most|more|less|than|each|per|every|all|"
-    r"rad|rads|radians?|k|bn|mn|mil|lakhs?|crores?|arcmin|arcsec|minutes of arc)$")
+    r"rad|rads|radians?|k|bn|mn|mil|lakhs?|crores?|arcmin|arcsec|tens|scores?|gross|grosses|grand|units? digits?)$")
 # One letter after a number that scales it (39K, 2M, 5B): never a unit to strip.
 _MULTIPLIER_RE = re.compile(r"(?<=[\d}.])\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*)?[kKMBGT]\s*\}?\s*$")
 # \text{...} after a value, followed by the end or a list separator: unit text ("5\text{ digits}",
@@ -115,11 +115,21 @@ def _number_words(s: str) -> str:
     return f"{value}{s[m.end():]}"
 
 
-def _drop_unit_text(match: re.Match) -> str:
-    words = match.group(2).split()
+_UNIT_WORD_RE = re.compile(r"(?i)^(?:" + _UNIT_WORDS + r")\.?$")
+
+
+def _is_unit_phrase(words: list[str]) -> bool:
+    """'digits', 'chocolate candies', 'cm': a count noun (plural) or a known unit, after optional
+    adjectives. 'below zero', 'BC', 'score', 'if n is even' change or qualify the value: kept."""
     if not words or any(_VALUE_WORDS.match(w.strip(".")) for w in words):
-        return match.group(0)
-    return " "
+        return False
+    last = words[-1].strip(".").lower()
+    plural = len(last) >= 3 and last.endswith("s") and not last.endswith(("ss", "us", "is"))
+    return plural or bool(_UNIT_WORD_RE.match(last))
+
+
+def _drop_unit_text(match: re.Match) -> str:
+    return " " if _is_unit_phrase(match.group(2).split()) else match.group(0)
 
 
 def _is_numeric_text(s: str) -> bool:
@@ -132,6 +142,8 @@ def _strip_unit_suffix(s: str) -> str:
     m = _UNIT_SUFFIX_RE.search(s)
     if m is None or m.group(0).strip() in ("M", "B", "G", "T", "K"):
         return s
+    if len(m.group(0).strip().rstrip(".")) == 1 and not m.group(0)[:1].isspace():
+        return s  # "5m", "\\frac{1}{2}m": a glued letter may be a variable; "5 m" is a unit
     stripped = s[: m.start()].strip()
     if stripped != s and _is_numeric_text(stripped):
         return stripped
@@ -155,7 +167,10 @@ _DECLARED_RE = re.compile(
     r"(?:for\s+(?:some|all|any|every|each)\s+(?:(?:positive|negative|nonnegative|non-negative|real)\s+)?"
     r"(?:integers?|numbers?|reals?|constants?)\s*\}?\s*\$?\s*\\?([a-zA-Z]|ell)\b"
     r"|\b([a-zA-Z])\s*\\in\s*\\mathbb\s*\{?\s*[ZR]\b)")
-_CONDITION_RE = re.compile(r"\\text\{\s*(?:for|where|when|if|with|such that|for all|for some|and\s+[a-z]+\s+is)\b.*$",
+# A declaration of the answer's names ("for all positive integers n", "where k is an integer"); conditions
+# that change the value ("if n is even", "with remainder 3", "when x > 0") are kept.
+_CONDITION_RE = re.compile(r"\\text\{\s*(?:for\s+(?:all|every|any|each|some)|where\s+[a-zA-Z]\s+(?:is|are|\\in)|"
+                           r"such that\s+[a-zA-Z]\s+(?:is|\\in)|and\s+[a-z]+\s+is\s+(?:an?\s+)?(?:integer|constant|real))\b.*$",
                            re.I | re.S)
 _ORDINAL_RE = re.compile(r"(?<=\d)(?:st|nd|rd|th)\b")
 
@@ -199,6 +214,11 @@ def normalize_answer(s: str) -> Normalized:
     s = _DROP_COMMANDS_RE.sub("", s)
     s = _GROUP_COMMA_RE.sub(",", s).replace("{.}", ".")  # 10{,}000 and the spaced 14 {, }916
     s = _GLUED_CONNECTIVE_RE.sub(" or ", s)  # "W(x)=1orW(x)=-1": a list written without spaces
+    if re.search(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])", s):
+        # \sin 30^\circ: a degree sign inside a function is pi/180, never dropped
+        s = re.sub(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree)", r"(\1\\pi/180)", s)
+    if re.search(r"[<>]|\\[lg]e\b", s) and re.search(r"\\text\{\s*and\s*\}|\band\b", s):
+        s = re.sub(r"\\text\{\s*and\s*\}|\band\b", r" \\land ", s)  # x > 1 and x < 5 is not a list
     degrees = bool(_DEGREES_RE.search(s))
     s = _DEGREES_RE.sub(" ", s)
     percent = bool(_PERCENT_RE.search(s))
@@ -215,7 +235,7 @@ def normalize_answer(s: str) -> Normalized:
         s = re.sub(r"(?:\s|\\\\)*(?:[.,;:?]|(?<![\w)}\]!])!)+$", "", s).strip()  # "5!" is a factorial
         s = _strip_unit_suffix(s)
         m = _TRAILING_WORDS_RE.match(s)
-        if m and not any(_VALUE_WORDS.match(w) for w in re.split(r"[ -]", m.group(2))):
+        if m and _is_unit_phrase(re.split(r"[ -]", m.group(2))):
             s = m.group(1)
     if "," in s:  # units after each item of a list: "35 cm, 4 cm"
         s = _UNIT_BEFORE_COMMA_RE.sub("", s)
