@@ -1179,7 +1179,22 @@ def _text_case() -> list[tuple[str, str]]:
     return [(r"\text{Monday}", "Monday"), ("Yes", "yes"), (r"\text{even}", "even"), ("No solution", r"\text{no solution}")]
 
 
+def _readings_accept():
+    """Readings that keep the value: function arguments, degrees inside functions, labels in any order,
+    tuples against labelled values in order, determinants, renamed or declared parameters."""
+    return [
+        ("\\sin 2x", "2\\sin x\\cos x"), ("\\ln 2x", "\\ln 2 + \\ln x"), ("\\frac{1}{2}", "\\sin 30^\\circ"),
+        ("\\frac{\\sqrt{3}}{2}", "\\cos 30^\\circ"), ("x=8, y=-16", "y=-16, x=8"), ("(1,2)", "x=1, y=2"),
+        ("x=1, y=2", "(x, y) = (1, 2)"), ("Paolo: 18, Maria: 12", "Maria: 12, Paolo: 18"),
+        ("-2", "\\begin{vmatrix}1&2\\\\3&4\\end{vmatrix}"), ("x = k\\pi", "n\\pi"),
+        ("2x + 1", "2t + 1 \\text{ for some integer } t"), ("b < a < d < c", "b, a, d, c"),
+        ("\\{x | x < \\frac{3}{2}\\} - \\{-6\\}", "(-\\infty, -6) \\cup (-6, \\frac{3}{2})"),
+        ("\\text{only }x=0", "0"), ("4^{2^{63}}", "2^{2^{64}}"), ("5!", "120"), ("\\frac{20}{3}", "20:3"),
+    ]
+
+
 _ACCEPT_FAMILIES = {
+    "readings": _readings_accept,
     "fraction_forms": _fraction_forms,
     "algebraic_rewrite": _algebraic_rewrite,
     "surds": _surds,
