@@ -67,6 +67,8 @@ def test_restated_equation_commits_to_no_value():
     ("\\forall x>0, 3^{x} \\geq x^{2}", "\\forall x > 0, 3^x \\ge x^2", True),  # outside the grammar, same text
     ("7, 4", "7 goats and 4 helicopters", True), ("7, 4", "4 goats and 7 helicopters", None),
     ("7, 4", "7 goats and 5 helicopters", False),
+    ("500", "five hundred", True), ("1200000", "1.2 million dollars", True), ("5", "5 hundred", False),
+    ("5000", "5k", False),  # k may be a variable: not read as a thousand
 ])
 def test_families(gold, pred, expected):
     assert answers_equivalent(gold, pred) is expected

@@ -128,6 +128,24 @@ def _is_unit_phrase(words: list[str]) -> bool:
     return plural or bool(_UNIT_WORD_RE.match(last))
 
 
+_SCALE = {"hundred": 10**2, "thousand": 10**3, "million": 10**6, "billion": 10**9, "trillion": 10**12}
+_SCALED_RE = re.compile(r"^(-?\d+(?:\.\d+)?)\s*(?:\\text\{\s*)?(hundred|thousand|million|billion|trillion)\s*\}?"
+                        r"((?:\s+[a-z]+){0,3})$", re.I)
+
+
+def _scale_words(s: str) -> str:
+    """'5 hundred' -> '500', '1.2 million dollars' -> '1200000 dollars': a number times a scale word, exactly."""
+    from decimal import Decimal, localcontext
+
+    m = _SCALED_RE.match(s)
+    if not m:
+        return s
+    with localcontext() as ctx:
+        ctx.prec = 60
+        value = Decimal(m.group(1)) * _SCALE[m.group(2).lower()]
+    return format(value, "f") + m.group(3)
+
+
 def _drop_unit_text(match: re.Match) -> str:
     return " " if _is_unit_phrase(match.group(2).split()) else match.group(0)
 
@@ -231,6 +249,7 @@ def normalize_answer(s: str) -> Normalized:
     s = re.sub(r"(?i)^(?:only|exactly|just)\s+(?=[\w\\(\[{-])", "", s)  # "only x=0"
     # Trailing punctuation and unit words after a number ("15 cm^2", "18 eggs.").
     s = _number_words(s)
+    s = _scale_words(s)
     for _ in range(3):
         s = re.sub(r"(?:\s|\\\\)*(?:[.,;:?]|(?<![\w)}\]!])!)+$", "", s).strip()  # "5!" is a factorial
         s = _strip_unit_suffix(s)
