@@ -183,6 +183,8 @@ def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[
     g, p = _normalized(gold), _normalized(pred)
     if not p.text:
         return None, "no_answer", "empty answer after normalization"
+    if g.units and p.units and set(g.units) != set(p.units):
+        return None, "undecided", f"different units ({', '.join(g.units)} vs {', '.join(p.units)}): not compared blind"
     if g.text == p.text:
         return True, "ok", "identical after normalization"
     if _TEXT_ANSWER_RE.match(g.text) and _TEXT_ANSWER_RE.match(p.text):

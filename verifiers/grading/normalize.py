@@ -78,6 +78,7 @@ class Normalized:
     percent: bool = False
     degrees: bool = False
     parameters: tuple[str, ...] = ()  # names declared arbitrary ("for some integer t", "k \\in \\mathbb{Z}")
+    units: tuple[str, ...] = ()  # canonical units stripped from the value ("km", "$", "candy"): compared by the caller
 
 
 def strip_math_delimiters(s: str) -> str:
@@ -146,8 +147,46 @@ def _scale_words(s: str) -> str:
     return format(value, "f") + m.group(3)
 
 
+_UNIT_SYNONYMS = {}
+for _canon, _names in {
+    "m": "m meter meters metre metres", "cm": "cm centimeter centimeters centimetre centimetres",
+    "mm": "mm millimeter millimeters", "km": "km kilometer kilometers kilometre kilometres",
+    "in": "in inch inches", "ft": "ft foot feet", "yd": "yd yard yards", "mi": "mi mile miles",
+    "s": "s sec secs second seconds", "min": "min mins minute minutes", "h": "h hr hrs hour hours",
+    "day": "day days", "week": "week weeks", "month": "month months", "year": "year years",
+    "g": "g gram grams", "kg": "kg kilogram kilograms", "lb": "lb lbs pound pounds", "oz": "oz ounce ounces",
+    "l": "l liter liters litre litres", "ml": "ml milliliter milliliters", "gal": "gallon gallons",
+    "$": "$ \\$ dollar dollars usd", "cent": "cent cents", "euro": "euro euros \u20ac \\euro", "pound-sterling": "\u00a3",
+    "yen": "\u00a5", "mph": "mph", "km/h": "km/h", "m/s": "m/s", "sq": "sq square", "cu": "cu cubic",
+}.items():
+    for _name in _names.split():
+        _UNIT_SYNONYMS[_name] = _canon
+_UNITS_SEEN = __import__("threading").local()
+
+
+def _record_unit(text: str) -> None:
+    """Remember a stripped unit in canonical form; two answers with different units are not compared blind."""
+    seen = getattr(_UNITS_SEEN, "units", None)
+    if seen is None:
+        return
+    power = re.search(r"\^\s*\{?([23])", text)
+    text = re.sub(r"\^\s*\{?[23]\}?", " ", text)
+    words = re.sub(r"\\(?:text|mathrm|textrm|mbox)\s*\{|\}|\{|\.", " ", text).split()
+    if not words:
+        return
+    head = words[-1].lower()
+    canon = _UNIT_SYNONYMS.get(head) or _UNIT_SYNONYMS.get(words[-1]) or (head[:-3] + "y" if head.endswith("ies")
+                                                                          else head.rstrip("s") or head)
+    squared = " ".join(words[:-1]).lower() in ("square", "sq") and "^2" or " ".join(words[:-1]).lower() in (
+        "cubic", "cu") and "^3" or ""
+    seen.add(canon + (f"^{power.group(1)}" if power else squared))
+
+
 def _drop_unit_text(match: re.Match) -> str:
-    return " " if _is_unit_phrase(match.group(2).split()) else match.group(0)
+    if _is_unit_phrase(match.group(2).split()):
+        _record_unit(match.group(0))
+        return " "
+    return match.group(0)
 
 
 def _is_numeric_text(s: str) -> bool:
@@ -164,6 +203,7 @@ def _strip_unit_suffix(s: str) -> str:
         return s  # "5m", "\\frac{1}{2}m": a glued letter may be a variable; "5 m" is a unit
     stripped = s[: m.start()].strip()
     if stripped != s and _is_numeric_text(stripped):
+        _record_unit(m.group(0))
         return stripped
     return s
 
@@ -203,7 +243,17 @@ def repair_escapes(s: str) -> str:
 
 
 def normalize_answer(s: str) -> Normalized:
-    """Canonical string form of one extracted answer (idempotent)."""
+    """Canonical string form of one extracted answer (idempotent), with the units it stripped."""
+    _UNITS_SEEN.units = set()
+    try:
+        result = _normalize(s)
+        units = tuple(sorted(_UNITS_SEEN.units))
+    finally:
+        _UNITS_SEEN.units = None
+    return Normalized(result.text, result.percent, result.degrees, result.parameters, units)
+
+
+def _normalize(s: str) -> Normalized:
     s = repair_escapes(s)
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], s)
     s = s.replace("\\\\", r" \cr ")  # row separator; must not read as the spacing command "\ "
@@ -241,7 +291,7 @@ def normalize_answer(s: str) -> Normalized:
     s = _DEGREES_RE.sub(" ", s)
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub(" ", s)
-    s = _CURRENCY_RE.sub(" ", s)
+    s = _CURRENCY_RE.sub(lambda m: _record_unit(m.group(0).strip()) or " ", s)
     s = _UNIT_TEXT_RE.sub(_drop_unit_text, s)
     for _ in range(3):
         s = _TEXT_CMD_RE.sub(_unwrap_text, s)
@@ -255,9 +305,10 @@ def normalize_answer(s: str) -> Normalized:
         s = _strip_unit_suffix(s)
         m = _TRAILING_WORDS_RE.match(s)
         if m and _is_unit_phrase(re.split(r"[ -]", m.group(2))):
+            _record_unit(m.group(2))
             s = m.group(1)
     if "," in s:  # units after each item of a list: "35 cm, 4 cm"
-        s = _UNIT_BEFORE_COMMA_RE.sub("", s)
+        s = _UNIT_BEFORE_COMMA_RE.sub(lambda m: _record_unit(m.group(0)) or "", s)
     s = strip_math_delimiters(s)
     if re.fullmatch(r"\{[^{}]*\}", s) and "," not in s:
         s = s[1:-1].strip()
