@@ -148,7 +148,8 @@ _REJECTION_RE = re.compile(
 _HEDGE_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|greater|less|more|fewer|larger|smaller|bigger|higher|lower|least|most|above|"
     r"below|over|under|between|exceed|exceeds|either|maybe|perhaps|probably|unlikely|cannot|can't|isn't|wasn't|"
-    r"but|except|about|approximately|roughly|around|nearly|almost|estimate|estimated)\b",
+    r"but|except|about|approximately|roughly|around|nearly|almost|estimate|estimated|half|quarter|plus|minus|bit|"
+    r"point)\b",
     re.I)
 
 
@@ -233,8 +234,12 @@ def extract_math_answer(text: str | None) -> str | None:
     # Only a phrase after the last box can override it, so scan from there (long responses).
     phrase = _answer_phrase(text, boxes[-1][1] + 1 if boxes else 0)
     if boxes and not (phrase and phrase[0] > boxes[-1][1]):
+        if not _box_stands_alone(text, boxes[-1]) or _RETRACTION_RE.search(text[boxes[-1][1] :]):
+            return None  # $-\boxed{6}$, $\boxed{6}^2$, "not $\boxed{6}$", "... Actually, the answer is 7"
         answer = _last_boxed(text)
     elif phrase:
+        if _RETRACTION_RE.search(text[phrase[0] + 10 :]):
+            return None  # "The answer is 6. No wait, 7."
         answer = phrase[1]
     elif _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
         return None  # the closing sentence denies, questions or conditions what it states
@@ -250,6 +255,31 @@ def _last_sentence(text: str) -> str:
     body = re.sub(r"\$[^$]*\$", lambda m: m.group(0).replace(".", " "), body[-600:])
     cut = max(body.rfind(". "), body.rfind("! "), body.rfind("\n"))
     return body[cut + 1 :]
+
+
+# After a committed answer, words that take it back: the response ends uncommitted.
+_RETRACTION_RE = re.compile(r"(?i)\b(?:no,? wait|wait,|actually,|correction|i made a mistake|let me re-?check|"
+                            r"that(?:'s| is) (?:wrong|incorrect|not right)|on second thought|scratch that)")
+
+
+def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
+    """The box is the answer, not a part of one: nothing that operates on it sits beside it
+    ('-\\boxed{6}', '2\\boxed{6}', '\\boxed{6}^2', '\\boxed{6}.5', '\\frac{\\boxed{6}}{2}', '$\\boxed{6}$ thousand'),
+    and its sentence does not deny it ('not $\\boxed{6}$')."""
+    start, end, _ = box
+    before = re.sub(r"(?:\\\(|\\\[|\$+|\\displaystyle|\s)+$", "", text[max(0, start - 200) : start])
+    after = re.sub(r"^(?:\\\)|\\\]|\$+)", "", text[end : end + 40])
+    prev = before[-1:]
+    if prev and (prev.isdigit() or prev in "-+*/^_{(.") or re.search(r"\\(?:times|cdot|frac|sqrt|div|pm)\s*$", before):
+        return False
+    nxt = after.lstrip(" ")
+    if re.match(r"(?:[\^_]|\.\d|\d|\\times|\\cdot|\\%|!|\}\s*\{|/)", nxt):
+        return False
+    if re.match(r"\$*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed)\b", nxt, re.I):
+        return False
+    # "is not $\\boxed{6}$", "cannot be \\boxed{6}": a denial right before the box
+    return not re.search(r"\b(?:not|isn't|cannot|can't|never|whether)\s+(?:be\s+|equal\s+to\s+|equals?\s+|is\s+)?$",
+                         before, re.I)
 
 
 def _gsm_line(text: str) -> str | None:

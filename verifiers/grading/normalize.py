@@ -291,7 +291,7 @@ def _normalize(s: str) -> Normalized:
     s = _DEGREES_RE.sub(" ", s)
     percent = bool(_PERCENT_RE.search(s))
     s = _PERCENT_RE.sub(" ", s)
-    s = _CURRENCY_RE.sub(lambda m: _record_unit(m.group(0).strip()) or " ", s)
+    s = _CURRENCY_RE.sub(lambda m: (m.group(0).strip() != "$" and _record_unit(m.group(0).strip())) or " ", s)
     s = _UNIT_TEXT_RE.sub(_drop_unit_text, s)
     for _ in range(3):
         s = _TEXT_CMD_RE.sub(_unwrap_text, s)
