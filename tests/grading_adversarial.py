@@ -757,7 +757,24 @@ def _order_and_reading():
     return out
 
 
+def _notation_round_two():
+    """Unicode superscripts and fractions, derivatives, repeating decimals, units on both sides, degrees in
+    words, number words between numbers, systems with a repeated name, a box inside an expression."""
+    return [
+        ("x^8", "x\u00b2\u00b3"), ("6.02\\times10^{8}", "6.02\u00d710\u00b2\u00b3"), ("5.5", "1\u00bd"), ("7", "2\u2153"),
+        ("x+1", "\\frac{d}{dx}(x^2+x)"), ("t^4", "\\frac{d}{dt}t^5"), ("\\frac{y}{x}", "\\frac{dy}{dx}"),
+        ("0.6", "0.1(6)"), ("3.6", "1.2(3)"), ("0.3", "0.\\overline{3}"),
+        ("5\\text{ km}", "5\\text{ m}"), ("5\\text{ hours}", "5\\text{ days}"), ("\\$5", "5\\text{ cents}"),
+        ("5\\text{ m}^2", "5\\text{ m}^3"), ("5 kg", "5 lb"),
+        ("\\sin 30 \\text{ degrees}", "\\sin 30"), ("5, 7", "5 point 7"), ("5, 7", "5 hundred 7"),
+        ("5, 7", "5 choose 7"), ("2, 3", "2 with multiplicity 3"), ("x=1, y=2", "x=1, x=2"),
+        ("x<-1 \\text{ or } x>1", "x < -1 \\text{ and } x > 1"), ("\\{\\emptyset\\}", "\\emptyset"),
+        ("3", "\\text{three fours}"), ("5", "\\text{five sixes}"),
+    ]
+
+
 _REJECT_FAMILIES = {
+    "notation_round_two": _notation_round_two,
     "order_and_reading": _order_and_reading,
     "swapped_labels": _swapped_labels,
     "scaling_suffix": _scaled_or_hedged_units,
@@ -1190,6 +1207,9 @@ def _readings_accept():
         ("2x + 1", "2t + 1 \\text{ for some integer } t"), ("b < a < d < c", "b, a, d, c"),
         ("\\{x | x < \\frac{3}{2}\\} - \\{-6\\}", "(-\\infty, -6) \\cup (-6, \\frac{3}{2})"),
         ("\\text{only }x=0", "0"), ("4^{2^{63}}", "2^{2^{64}}"), ("5!", "120"), ("\\frac{20}{3}", "20:3"),
+        ("x^{23}", "x\u00b2\u00b3"), ("1.5", "1\u00bd"), ("\\frac16", "0.1(6)"), ("\\frac16", "0.1\\overline{6}"),
+        ("\\frac13", "0.\\overline{3}"), ("\\frac12", "\\sin 30 \\text{ degrees}"), ("(1,5)", "x>1 \\text{ and } x<5"),
+        ("500", "five hundred"), ("5\\text{ m}", "5 meters"), ("12 hours", "12 hrs"), ("5 square meters", "5 m^2"),
     ]
 
 
@@ -1248,6 +1268,11 @@ def _prose() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         ("denied", "6", "Therefore, $x = 6$ is not the answer."), ("denied", "6", "The answer is $6$? No."),
         ("denied", "6", "We need to check whether the answer is $6$."),
         ("denied", "6", "The answer is 5 when n is even and 6 otherwise."),
+        ("box_in_expression", "6", "So the answer is $-\\boxed{6}$."), ("box_in_expression", "6", "$\\boxed{6}^2$"),
+        ("box_in_expression", "6", "$\\frac{\\boxed{6}}{2}$"), ("box_in_expression", "6", "$\\boxed{6}$ thousand"),
+        ("box_in_expression", "6", "The answer is not $\\boxed{6}$."),
+        ("retracted", "6", "$\\boxed{6}$. Actually, let me recheck: the correct answer is 7."),
+        ("retracted", "6", "The answer is 6. No wait, 7."), ("hedged", "6", "The answer is 6 and a half."),
         # prose that never commits (no conclusion, no answer phrase) is no_answer, even with the right number
         ("uncommitted", "12", "Counting them again, Maria ends up with twelve apples."),
     ]

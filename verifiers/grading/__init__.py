@@ -164,15 +164,30 @@ def _prose_numbers(gold: str, gold_text: str, pred: str) -> tuple[bool | None, s
     text = re.sub(r"\\[ ,;!]|\$", " ", text)
     if not _PROSE_OK_RE.match(text) or not re.search(r"[A-Za-z]{3}", text) or _PROSE_RELATION_RE.search(text):
         return None
-    found = [canonical_number(x) for x in _PROSE_NUM_RE.findall(text.replace(",", " , "))]
-    if len(found) != len(items):
-        return None
+    parts = [x.strip() for x in re.split(r"\s*(?:,\s*and\b|,|;|\band\b)\s*", text.strip().rstrip(".")) if x.strip()]
+    if len(parts) != len(items) or not all(_named_count(x) for x in parts):
+        return None  # only "<number> <noun>" items joined by commas or "and": "5 point 7", "3 out of 5" are not lists
+    found = [canonical_number(_PROSE_NUM_RE.search(x).group(0)) for x in parts]
     want = [canonical_number(x) for x in items]
     if found == want:
         return True, "ok", "numbers stated in words, in the gold's order"
     if sorted(found) == sorted(want):
         return None, "undecided", "the right numbers in words, in another order than the gold's"
     return False, "ok", "numbers stated in words differ from the gold's"
+
+
+_COUNT_ITEM_RE = re.compile(r"^(?:([A-Za-z]+)\s+){0,2}-?\d+(?:\.\d+)?((?:\s+[A-Za-z]+){0,3})$")
+
+
+def _named_count(item: str) -> bool:
+    """'7 goats', 'red 4', '17 red marbles': one number and words that name what it counts."""
+    m = _COUNT_ITEM_RE.match(item)
+    if not m:
+        return False
+    from .normalize import _VALUE_WORDS  # noqa: PLC0415
+
+    words = re.findall(r"[A-Za-z]+", item)
+    return not any(_VALUE_WORDS.match(w) or _PROSE_RELATION_RE.match(w) for w in words)
 
 
 def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[bool | None, str, str]:

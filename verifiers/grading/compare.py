@@ -81,6 +81,8 @@ def _labelled_match(g, p) -> bool | None:
             return None if not (set(pl) & set(gl)) else False
         return _ordered_equal([gl[k] for k in gl], [pl[k] for k in gl])
     items = p.items if isinstance(p, Seq) else p.items if isinstance(p, Tup) and p.left == "(" else None
+    if items and all(isinstance(x, Rel) and x.ops in (["="], [":"]) and _is_symbol_like(x.exprs[0]) for x in items):
+        return False  # labelled, but not one value per gold name: 'x=1, x=2' against 'x=1, y=2'
     if not items or len(items) != len(gl) or any(isinstance(x, Rel) for x in items):
         return None
     if _ordered_equal(list(gl.values()), list(items)):
@@ -279,6 +281,11 @@ def _to_set(node):
         if node.op == "minus":
             return sp.Complement(parts[0], sp.Union(*parts[1:]))
         return sp.Union(*parts) if node.op == "cup" else sp.Intersection(*parts)
+    if isinstance(node, Rel) and "and" in node.ops:  # x > 1 and x < 5: both hold
+        k = node.ops.index("and")
+        left, right = Rel(node.exprs[: k + 1], node.ops[:k]), Rel(node.exprs[k + 1 :], node.ops[k + 1 :])
+        parts = [_to_set(x) if x.ops else None for x in (left, right)]
+        return None if any(x is None for x in parts) else sp.Intersection(*parts)
     if isinstance(node, Rel):
         interval = _as_interval(node)
         if interval is not None:
@@ -390,6 +397,8 @@ def _order_matches(chain: Rel, listed: Seq) -> bool:
 
 
 def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
+    if isinstance(g, Rel) and "and" in g.ops or isinstance(p, Rel) and "and" in p.ops:
+        raise Undecided("a conjunction of relations that is not a set of reals")
     if isinstance(g, Rel) and isinstance(p, Rel):
         if g.ops[0] == "=" and p.ops[0] == "=" and len(g.ops) == 1 and len(p.ops) == 1:
             gl, pl = g.exprs[0], p.exprs[0]

@@ -278,7 +278,7 @@ def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
     if re.match(r"\$*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed)\b", nxt, re.I):
         return False
     # "is not $\\boxed{6}$", "cannot be \\boxed{6}": a denial right before the box
-    return not re.search(r"\b(?:not|isn't|cannot|can't|never|whether)\s+(?:be\s+|equal\s+to\s+|equals?\s+|is\s+)?$",
+    return not re.search(r"\b(?:not|isn't|cannot|can't|never|whether)(?:\s+(?:be|equal\s+to|equals?|is))?\s*$",
                          before, re.I)
 
 

@@ -313,10 +313,11 @@ class Parser(CommandsMixin):
                 cond = self.parse_list((r"\}",))
                 self.expect(r"\}")
                 return (cond[0] if len(cond) == 1 else Seq(cond)), None  # {x | x < 3} means x < 3
-            body = self.parse_group_body(r"\}")
-            if isinstance(body, Multi):  # \{1 \pm \sqrt{2}\}
-                return SetOf(list(body.items)), None
-            return (body if isinstance(body, SetOf) else SetOf([body])), None
+            self.enter()
+            items = self.parse_list((r"\}",))
+            self.expect(r"\}")
+            self.depth -= 1
+            return SetOf(_expand_alternatives(items)), None  # {1 \pm \sqrt{2}} lists both; {\emptyset} has one element
         if val == "|":
             inner = self.parse_expr()
             self.expect("|")

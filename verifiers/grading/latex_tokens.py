@@ -79,7 +79,7 @@ _TOKEN_RE = re.compile(
 _RELOPS = {"=": "=", "==": "=", "<": "<", ">": ">", "<=": "<=", ">=": ">=", "!=": "!=", r"\le": "<=",
            r"\leq": "<=", r"\ge": ">=", r"\geq": ">=", r"\ne": "!=", r"\neq": "!=", r"\approx": "approx",
            r"\in": "in", ":": ":", r"\equiv": "=", r"\Rightarrow": "=", r"\implies": "=", r"\to": "to",
-           r"\rightarrow": "to", r"\sim": "="}
+           r"\rightarrow": "to", r"\sim": "=", r"\land": "and"}
 _FUNCS = {"sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "cot": sp.cot, "sec": sp.sec, "csc": sp.csc,
           "arcsin": sp.asin, "arccos": sp.acos, "arctan": sp.atan, "sinh": sp.sinh, "cosh": sp.cosh,
           "tanh": sp.tanh, "ln": sp.log, "log": sp.log, "exp": sp.exp, "sqrt": sp.sqrt, "abs": sp.Abs,

@@ -15,13 +15,29 @@ _UNICODE = {
     "\u2264": r"\le ", "\u2265": r"\ge ", "\u2260": r"\ne ", "\u2248": r"\approx ",
     "\u221a": r"\sqrt ", "\u03c0": r"\pi ", "\u221e": r"\infty ", "\u222a": r"\cup ",
     "\u2229": r"\cap ", "\u00b1": r"\pm ", "\u2208": r"\in ", "\u00b0": r"^\circ ",
-    "\u00bd": "1/2", "\u2153": "1/3", "\u00bc": "1/4", "\u00be": "3/4",
+    "\u00bd": r" \frac{1}{2}", "\u2153": r" \frac{1}{3}", "\u2154": r" \frac{2}{3}", "\u00bc": r" \frac{1}{4}",
+    "\u00be": r" \frac{3}{4}", "\u215b": r" \frac{1}{8}",  # after a digit: a mixed number (1\u00bd is 3/2)
     "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u200b": "",
-    "\u00b2": "^2", "\u00b3": "^3",
     "\u2308": r"\lceil ", "\u2309": r"\rceil ", "\u230a": r"\lfloor ", "\u230b": r"\rfloor ",
     "\uff1e": ">", "\uff1c": "<", "\uff1d": "=", "\uff0c": ",", "\uff08": "(", "\uff09": ")", "\u2200": r"\forall ",
 }
 _UNICODE_RE = re.compile("|".join(map(re.escape, _UNICODE)))
+_SUPERSCRIPTS = str.maketrans("\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b", "0123456789-")
+_SUPERSCRIPT_RUN_RE = re.compile("[\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079\u207b]+")
+_REPEATING_RE = re.compile(r"(?<![\d.])(-?)(\d*)\.(\d*)(?:\\overline\s*\{\s*(\d+)\s*\}|\\dot\s*\{?\s*(\d)\s*\}?|\((\d+)\))")
+
+
+def _repeating_decimals(s: str) -> str:
+    """0.1\\overline{6} -> \\frac{1}{6}; 0.1(6) is the same notation, never 0.1 times 6."""
+    from fractions import Fraction
+
+    def exact(m: re.Match) -> str:
+        sign, whole, fixed = m.group(1), m.group(2) or "0", m.group(3)
+        rep = m.group(4) or m.group(5) or m.group(6)
+        value = Fraction(int(whole + fixed), 10 ** len(fixed)) + Fraction(int(rep), (10 ** len(rep) - 1) * 10 ** len(fixed))
+        return f"{sign}\\frac{{{value.numerator}}}{{{value.denominator}}}"
+
+    return _REPEATING_RE.sub(exact, s)
 
 _SPACING_RE = re.compile(r"\\(?:[,;:! >]|q?quad|enspace|thinspace|medspace|thickspace)|~")
 _DROP_COMMANDS_RE = re.compile(
@@ -125,6 +141,8 @@ def _is_unit_phrase(words: list[str]) -> bool:
     if not words or any(_VALUE_WORDS.match(w.strip(".")) for w in words):
         return False
     last = words[-1].strip(".").lower()
+    if last in _NUMBER_WORD or last.rstrip("s") in _NUMBER_WORD or last.endswith("es") and last[:-2] in _NUMBER_WORD:
+        return False  # "three fours", "five sixes": a count of numbers, not a unit
     plural = len(last) >= 3 and last.endswith("s") and not last.endswith(("ss", "us", "is"))
     return plural or bool(_UNIT_WORD_RE.match(last))
 
@@ -255,7 +273,13 @@ def normalize_answer(s: str) -> Normalized:
 
 def _normalize(s: str) -> Normalized:
     s = repair_escapes(s)
+    if re.search(r"\\\$|\\text\{\s*\$|\bUSD\b|\bdollars?\b", s):
+        _record_unit("$")  # an escaped \$ is currency; a bare $ is a math delimiter
+    s = _SUPERSCRIPT_RUN_RE.sub(lambda m: "^{" + m.group(0).translate(_SUPERSCRIPTS) + "}", s)  # x\u00b2\u00b3 is x^{23}
     s = _UNICODE_RE.sub(lambda m: _UNICODE[m.group(0)], s)
+    s = _repeating_decimals(s)
+    if re.search(r"\\frac\s*\{\s*d\s*[a-zA-Z]?\s*\}\s*\{\s*d\s*[a-zA-Z]\s*\}|(?<![a-zA-Z])d\s*/\s*d[a-zA-Z]\b", s):
+        s = s + r" \derivative"  # d/dx is an operator, not a fraction: outside the grammar (undecided)
     s = s.replace("\\\\", r" \cr ")  # row separator; must not read as the spacing command "\ "
     s = strip_math_delimiters(s)
     s = s.replace("$", " $ ").strip()
@@ -284,7 +308,8 @@ def _normalize(s: str) -> Normalized:
     s = _GLUED_CONNECTIVE_RE.sub(" or ", s)  # "W(x)=1orW(x)=-1": a list written without spaces
     if re.search(r"\\(?:sin|cos|tan|cot|sec|csc)(?![a-zA-Z])", s):
         # \sin 30^\circ: a degree sign inside a function is pi/180, never dropped
-        s = re.sub(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree)", r"(\1\\pi/180)", s)
+        s = re.sub(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|"
+                   r"\\text\s*\{\s*degrees?\s*\}|\bdegrees?\b|\bdeg\b)", r"(\1\\pi/180)", s)
     if re.search(r"[<>]|\\[lg]e\b", s) and re.search(r"\\text\{\s*and\s*\}|\band\b", s):
         s = re.sub(r"\\text\{\s*and\s*\}|\band\b", r" \\land ", s)  # x > 1 and x < 5 is not a list
     degrees = bool(_DEGREES_RE.search(s))
