@@ -190,6 +190,22 @@ def _named_count(item: str) -> bool:
     return not any(_VALUE_WORDS.match(w) or _PROSE_RELATION_RE.match(w) for w in words)
 
 
+_JOINED_RE = re.compile(r"[=<>][^,;]*?(?:\\text\{\s*|\b)(and|or)(?:\s*\}|\b)[^,;]*?[=<>]")
+
+
+def _joined_by(text: str) -> str | None:
+    """'x=1 and y=2' (both hold) or 'x=1 or x=2' (either): how two relations are joined, if they are."""
+    m = _JOINED_RE.search(text)
+    if not m:
+        return None
+    left, right = text[: m.start(1)], text[m.end(1) :]
+    name = lambda part: re.sub(r"[\s{}$]|\\text", "", re.split(r"[=<>]", part)[0])[-12:]  # noqa: E731
+    lhs = re.split(r",|;", left)[-1]
+    if m.group(1) == "and" and name(lhs) == name(right.lstrip(" }")):
+        return "or"  # 'W(n)=1 and W(n)=-1': two values of one name, a list of alternatives
+    return m.group(1)
+
+
 def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[bool | None, str, str]:
     """Cheap decisions first, all in-process: identical strings, exact numbers and simple
     fractions, a cache of earlier verdicts; only the rest pays a worker round trip."""
@@ -198,6 +214,9 @@ def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[
     g, p = _normalized(gold), _normalized(pred)
     if not p.text:
         return None, "no_answer", "empty answer after normalization"
+    joins = {_joined_by(gold), _joined_by(pred)}
+    if joins == {"and", "or"}:
+        return None, "undecided", "relations joined by 'and' against relations joined by 'or'"
     if g.units and p.units and set(g.units) != set(p.units):
         return None, "undecided", f"different units ({', '.join(g.units)} vs {', '.join(p.units)}): not compared blind"
     if g.text == p.text:
