@@ -25,12 +25,13 @@ def _is_symbol_like(e) -> bool:
     return isinstance(e, sp.Symbol) or isinstance(e, AppliedUndef)
 
 
-def _is_label(e) -> bool:
-    """A name on the left of '=' or ':' ("x", "f(n)", "Sequence 2", "(f(n), g(n))")."""
+def _is_label(e, colon: bool = False) -> bool:
+    """A name on the left of '=' or ':' ("x", "f(n)", "AB", "(f(n), g(n))"); "Sequence 2" only before ':',
+    so that '2 area = 8' is never read as a label."""
     if _is_symbol_like(e):
         return True
-    if isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number and isinstance(e.args[1], sp.Symbol) \
-            and len(e.args[1].name) >= 3:
+    if colon and isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number \
+            and isinstance(e.args[1], sp.Symbol) and len(e.args[1].name) >= 3:
         return True
     if isinstance(e, sp.Expr) and not isinstance(e, sp.Add) and e.free_symbols and not e.atoms(sp.Number) - {
             sp.Integer(-1)} and all(len(s.name) == 1 and s.name.isupper() for s in e.free_symbols) \
@@ -41,7 +42,7 @@ def _is_label(e) -> bool:
 
 def _strip_label(node):
     """'x = 5' / 'Paolo: 18' / 'f(x) = 2x' as a list item -> its value (lhs names a thing)."""
-    if isinstance(node, Rel) and node.ops[0] in ("=", ":", "in") and _is_label(node.exprs[0]):
+    if isinstance(node, Rel) and node.ops[0] in ("=", ":", "in") and _is_label(node.exprs[0], node.ops[0] == ":"):
         node = _single(node)
         if len(node.ops) == 1 and node.ops[0] in ("=", ":", "in"):
             return node.exprs[-1]
