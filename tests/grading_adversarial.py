@@ -770,6 +770,8 @@ def _notation_round_two():
         ("5, 7", "5 choose 7"), ("2, 3", "2 with multiplicity 3"), ("x=1, y=2", "x=1, x=2"),
         ("x<-1 \\text{ or } x>1", "x < -1 \\text{ and } x > 1"), ("\\{\\emptyset\\}", "\\emptyset"),
         ("3", "\\text{three fours}"), ("5", "\\text{five sixes}"),
+        ("(1,2)", "\\pm(1,2)"), ("(2,\\infty)", "-x \\in (2,\\infty)"), ("x\\in[-2,7]", "x^2 \\in [-2,7]"),
+        ("(1,2)", "(y,x)=(1,2)"), ("\\frac{2}{3}", "0.66666700"), ("\\frac{1}{3}", "0.3333330"),
     ]
 
 
@@ -1273,6 +1275,11 @@ def _prose() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         ("box_in_expression", "6", "The answer is not $\\boxed{6}$."),
         ("retracted", "6", "$\\boxed{6}$. Actually, let me recheck: the correct answer is 7."),
         ("retracted", "6", "The answer is 6. No wait, 7."), ("hedged", "6", "The answer is 6 and a half."),
+        ("box_in_expression", "6", "The answer is $\\boxed{6}+1$."), ("box_in_expression", "6", "The answer is $\\boxed{6}\\div 2$."),
+        ("box_in_expression", "6", "The answer is $\\boxed{6},000$."), ("box_in_expression", "6", "The answer is $\\boxed{6}x$."),
+        ("box_in_expression", "6", "The answer is $\\boxed{6}$ dozen."),
+        ("retracted", "6", "So the answer is $\\boxed{6}$.\n\nBut $\\boxed{6}$ is incorrect, so we must reconsider."),
+        ("retracted", "6", "So the answer is $\\boxed{6}$.\n\nThe answer is therefore $7$, not $6$."),
         # prose that never commits (no conclusion, no answer phrase) is no_answer, even with the right number
         ("uncommitted", "12", "Counting them again, Maria ends up with twelve apples."),
     ]

@@ -39,12 +39,13 @@ def _numbers_equal(x: Fraction, y: Fraction, percent: bool | str, x_decimal: boo
         candidates.append((x, y * 100))
     elif percent == "pred":
         candidates.append((x * 100, y))
-    for u, v in candidates:
+    for idx, (u, v) in enumerate(candidates):
         if u == v:
             return True
-        if x_decimal != y_decimal:
+        if bool(x_decimal) != bool(y_decimal):
             written, value = (u, v) if x_decimal else (v, u)
-            k = _written_places(written)
+            declared = int(x_decimal or y_decimal) if idx == 0 else 0  # places as written, trailing zeros too
+            k = max(_written_places(written), declared)
             if k >= places and round(value, k) == written:
                 return True  # 0.333333 for 1/3: a written decimal of at least `places` places
     return False
@@ -103,8 +104,11 @@ def _written_places(q: Fraction) -> int:
     return 40
 
 
-def _is_decimal(text: str) -> bool:
-    return "." in text and is_plain_number(text) and "e" not in text.lower()
+def _is_decimal(text: str) -> int:
+    """Decimal places of a plain decimal as written ('0.3333330' -> 7), 0 when it is not one."""
+    if "." in text and is_plain_number(text) and "e" not in text.lower():
+        return max(1, len(text.split(".", 1)[1]))
+    return 0
 
 
 def _cached_verdict(key: tuple) -> tuple[bool | None, str, str] | None:

@@ -66,6 +66,11 @@ def _labels(node) -> dict | None:
     return out if len(out) >= 2 else None
 
 
+def _letter(name) -> str:
+    """A name for ordering checks: (k, \\ell) is in order, (y, x) is not."""
+    return {"ell": "l"}.get(str(name), str(name))
+
+
 def _labelled_match(g, p) -> bool | None:
     """'x=8, y=-16' against 'y=-16, x=8' by name; against an unlabelled '8, -16' or '(8, -16)' in the
     gold's order (another order is undecided); a tuple gold against labelled values in the order
@@ -74,6 +79,8 @@ def _labelled_match(g, p) -> bool | None:
     if gl is None:
         pl = _labels(p)
         if pl is not None and isinstance(g, Tup) and g.left == "(" and len(g.items) == len(pl):
+            if [_letter(k) for k in pl] != sorted(_letter(k) for k in pl):
+                raise Undecided("labelled values in an order the gold's tuple may not share ((y, x) = ...)")
             return _ordered_equal(list(g.items), list(pl.values()))
         return None
     pl = _labels(p)
@@ -218,8 +225,9 @@ def _as_interval(node):
     """'a <= x < b', 'x > 5', 'x in [a,b]' -> Tup interval form, else None."""
     if not isinstance(node, Rel):
         return None
-    if node.ops == ["in"]:
-        return node.exprs[1] if isinstance(node.exprs[1], (Tup, Union)) else None
+    if node.ops == ["in"]:  # x in [a, b]; '-x in (2, oo)' or 'x^2 in [..]' is another set
+        ok = isinstance(node.exprs[0], sp.Symbol) and isinstance(node.exprs[1], (Tup, Union))
+        return node.exprs[1] if ok else None
     ex, ops = node.exprs, node.ops
     lower, upper = ("<", "<="), (">", ">=")
     if len(ops) == 2 and _is_symbol_like(ex[1]) and _constant(ex[0]) and _constant(ex[2]):
@@ -418,6 +426,9 @@ def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
     # One side is a relation, the other a value: 'x = 5' vs '5', 'y + 1 = 2x' vs '2x - 1'.
     rel, val, rel_is_gold = (g, p, True) if isinstance(g, Rel) else (p, g, False)
     if rel.ops[0] in ("=", ":", "in") and _is_label(rel.exprs[0]):
+        names = [_letter(x) for x in rel.exprs[0].items] if isinstance(rel.exprs[0], Tup) else None
+        if names and names != sorted(names) and isinstance(val, Tup):
+            raise Undecided("labelled values in an order the other tuple may not share ((y, x) = ...)")
         value = rel.exprs[-1] if len(rel.ops) == 1 else Rel(rel.exprs[1:], rel.ops[1:])
         return values_equal(value, val, pred_text, percent, degrees) if rel_is_gold \
             else values_equal(val, value, pred_text, percent, degrees)

@@ -222,8 +222,11 @@ def _trailing_math(text: str) -> str | None:
 _TRAILING_JUNK_RE = re.compile(r"(?:\s*(?:<\|[a-z_]+\|>\s*\w*|I hope it is correct\.?))+\s*$", re.I)
 
 
-def extract_math_answer(text: str | None) -> str | None:
-    """The final answer string a response commits to, or None."""
+def extract_math_answer(text: str | None, strict: bool = True) -> str | None:
+    """The final answer string a response commits to, or None.
+
+    ``strict`` (for model responses) also refuses boxes that are part of a larger expression, denied
+    or questioned statements and answers taken back afterwards; a gold solution is read without it."""
     if not text or not text.strip():
         return None
     cut = max(0, len(text) - 400)  # the junk pattern is anchored at the end: scan only the tail
@@ -234,14 +237,14 @@ def extract_math_answer(text: str | None) -> str | None:
     # Only a phrase after the last box can override it, so scan from there (long responses).
     phrase = _answer_phrase(text, boxes[-1][1] + 1 if boxes else 0)
     if boxes and not (phrase and phrase[0] > boxes[-1][1]):
-        if not _box_stands_alone(text, boxes[-1]) or _RETRACTION_RE.search(text[boxes[-1][1] :]):
+        if strict and (not _box_stands_alone(text, boxes[-1]) or _RETRACTION_RE.search(text[boxes[-1][1] :])):
             return None  # $-\boxed{6}$, $\boxed{6}^2$, "not $\boxed{6}$", "... Actually, the answer is 7"
         answer = _last_boxed(text)
     elif phrase:
-        if _RETRACTION_RE.search(text[phrase[0] + 10 :]):
+        if strict and _RETRACTION_RE.search(text[phrase[0] + 10 :]):
             return None  # "The answer is 6. No wait, 7."
         answer = phrase[1]
-    elif _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
+    elif strict and _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
         return None  # the closing sentence denies, questions or conditions what it states
     else:
         answer = _gsm_line(text) or _conclusion(text) or _trailing_math(text)
@@ -258,8 +261,10 @@ def _last_sentence(text: str) -> str:
 
 
 # After a committed answer, words that take it back: the response ends uncommitted.
-_RETRACTION_RE = re.compile(r"(?i)\b(?:no,? wait|wait,|actually,|correction|i made a mistake|let me re-?check|"
-                            r"that(?:'s| is) (?:wrong|incorrect|not right)|on second thought|scratch that)")
+_RETRACTION_RE = re.compile(
+    r"(?i)\b(?:no,? wait|wait,|actually|correction|mistake|let me re-?check|re-?consider|incorrect|wrong|not right|"
+    r"on second thought|scratch that|upon reflection|oops|miscount\w*|just kidding|should be|"
+    r"should have been|correct (?:answer|value) is|instead)\b|\bnot\s+\$")
 
 
 def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
@@ -273,9 +278,12 @@ def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
     if prev and (prev.isdigit() or prev in "-+*/^_{(.") or re.search(r"\\(?:times|cdot|frac|sqrt|div|pm)\s*$", before):
         return False
     nxt = after.lstrip(" ")
-    if re.match(r"(?:[\^_]|\.\d|\d|\\times|\\cdot|\\%|!|\}\s*\{|/)", nxt):
-        return False
-    if re.match(r"\$*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed)\b", nxt, re.I):
+    if after[:1].isalnum() or re.match(r"(?:[\^_+\-=*/<>|!]|\.\d|\d|,\s*\d{3}|\\[,;!]\s*\d|\}\s*\{)", nxt):
+        return False  # $\boxed{6}+1$, $\boxed{6}x$, $\boxed{6},000$: the box is part of a larger value
+    if re.match(r"\\(?!\)|\]|quad|qquad|text|end|\\|hline|hfill|pmod|;|,\s*[^\d]|\s)[a-zA-Z]+", nxt):
+        return False  # \times, \div, \bmod, \sqrt, \pi, \pm after the box
+    if re.match(r"(?:\$|\\\)|\\\])*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed|plus|"
+                r"minus|dozens?|tenths?|hundredths?|thousandths?|halves|thirds?|quarters?|over|divided)\b", nxt, re.I):
         return False
     # "is not $\\boxed{6}$", "cannot be \\boxed{6}": a denial right before the box
     return not re.search(r"\b(?:not|isn't|cannot|can't|never|whether)(?:\s+(?:be|equal\s+to|equals?|is))?\s*$",
@@ -306,7 +314,7 @@ def gold_answer(gold: str) -> str:
     if "####" in g:
         return g.rsplit("####", 1)[1].strip()
     if "\n" in g or len(g) > 120:
-        found = extract_math_answer(g)
+        found = extract_math_answer(g, strict=False)
         if found:
             return found
     return g

@@ -187,7 +187,9 @@ class Parser(CommandsMixin):
         if self.at(r"\pm", r"\mp"):
             self.next()
             val = self.parse_unary()
-            return Multi([val, -val]) if isinstance(val, sp.Basic) else val
+            if not isinstance(val, (sp.Basic, Multi)):
+                raise ParseError("plus-minus before a tuple, interval or set")  # \pm(1, 2) is two tuples
+            return Multi([val, -val]) if isinstance(val, sp.Basic) else Multi(val.items + [-x for x in val.items])
         return self.parse_power()
 
     def parse_power(self):

@@ -381,7 +381,7 @@ def canonical_number(s: str) -> str:
         return sign + s.lower()
     if "." in s:
         whole, frac = s.split(".", 1)
-        frac = frac.rstrip("0")
+        # trailing zeros are kept: they are written places (0.3333330 is not 1/3 to 7 places)
         whole = whole.lstrip("0") or "0"
         s = whole + ("." + frac if frac else "")
     else:
