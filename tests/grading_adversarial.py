@@ -772,6 +772,7 @@ def _notation_round_two():
         ("3", "\\text{three fours}"), ("5", "\\text{five sixes}"),
         ("(1,2)", "\\pm(1,2)"), ("(2,\\infty)", "-x \\in (2,\\infty)"), ("x\\in[-2,7]", "x^2 \\in [-2,7]"),
         ("(1,2)", "(y,x)=(1,2)"), ("\\frac{2}{3}", "0.66666700"), ("\\frac{1}{3}", "0.3333330"),
+        ("3", "3, \\ldots"), ("1, 2, 3", "1, 2, 3, \\ldots"), ("\\{1,2,3\\}", "\\{1, 2, 3, \\ldots\\}"), ("5", "5\\ldots"),
     ]
 
 
@@ -1280,6 +1281,12 @@ def _prose() -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
         ("box_in_expression", "6", "The answer is $\\boxed{6}$ dozen."),
         ("retracted", "6", "So the answer is $\\boxed{6}$.\n\nBut $\\boxed{6}$ is incorrect, so we must reconsider."),
         ("retracted", "6", "So the answer is $\\boxed{6}$.\n\nThe answer is therefore $7$, not $6$."),
+        ("denied_after_box", "606", "Final Answer: $\\boxed{606}$ is false."),
+        ("denied_after_box", "606", "Final Answer: $\\boxed{606}$ is not the answer."),
+        ("denied_after_box", "606", "Final Answer: $\\boxed{606}$ is a lower bound; the exact value is 605."),
+        ("denied_after_box", "606", "Final Answer: $\\boxed{606}$, which is false."),
+        ("value_changed_after", "8", "So the total is $8$ and a half."), ("value_changed_after", "8", "So the total is $8$ thousand."),
+        ("value_changed_after", "8", "The answer is 8 and two thirds."),
         # prose that never commits (no conclusion, no answer phrase) is no_answer, even with the right number
         ("uncommitted", "12", "Counting them again, Maria ends up with twelve apples."),
     ]

@@ -443,7 +443,10 @@ def _relation_equal(g, p, pred_text, percent, degrees) -> bool:
 
 
 def _single(rel: Rel):
-    """A chain 'x = 5+5+1 = 11' keeps its first and last sides; '... = 1/3 approx 0.33' drops the estimate."""
+    """A chain 'x = 5+5+1 = 11' keeps its first and last sides; '... = 1/3 approx 0.33' drops the estimate.
+
+    As in Math-Verify, the last value of a chain of evaluations is the committed one ('x = 5+5+1 = 7 = 11'
+    is 11) and an estimate after the exact value is not part of the answer ('x = 1/3 \\approx 1.3' is 1/3)."""
     if "approx" in rel.ops:
         k = rel.ops.index("approx")
         if k == 0 and _is_label(rel.exprs[0]):

@@ -116,6 +116,9 @@ def _answer_phrase(text: str, start: int = 0) -> tuple[int, str] | None:
         return last.start(), spans
     math = _leading_math(tail)
     if math is not None:
+        after = tail[tail.find("$", 1) + 1 :] if tail.startswith("$") else ""
+        if _VALUE_CHANGE_RE.search(re.split(r"[.!?\n]", after)[0]):
+            return None  # "The answer is $8$ and two thirds."
         return last.start(), math
     end = _SENTENCE_END_RE.search(tail)
     answer = tail[: end.start()] if end else tail
@@ -144,12 +147,17 @@ def _math_span_list(tail: str) -> str | None:
 _REJECTION_RE = re.compile(
     r"\b(?:not|cannot|can't|isn't|aren't|wasn't|wrong|incorrect|rule out|ruled out|rules out|impossible|never|"
     r"whether|unless|only if|otherwise|anything but|other than|except)\b|\?", re.I)
+# Words right after a stated value that change it: "$8$ and a half", "$8$ thousand", "$8$ squared".
+_VALUE_CHANGE_RE = re.compile(
+    r"^\s*(?:and\s+(?:a|one|two|three|\d+)\s+\w+|and change|plus|minus|times|divided|over|squared|cubed|"
+    r"hundred|thousand|million|billion|dozen|percent|tenths?|thirds?|quarters?|halves)\b", re.I)
 # Words that make a stated number a bound, a denial or a guess: "greater than 164", "not 164".
 _HEDGE_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|greater|less|more|fewer|larger|smaller|bigger|higher|lower|least|most|above|"
     r"below|over|under|between|exceed|exceeds|either|maybe|perhaps|probably|unlikely|cannot|can't|isn't|wasn't|"
     r"but|except|about|approximately|roughly|around|nearly|almost|estimate|estimated|half|quarter|plus|minus|bit|"
-    r"point)\b",
+    r"point|thirds?|fourths?|fifths?|sixths?|\w+ths|change|dozen|thousand|hundred|million|squared|cubed|times|"
+    r"divided|percent)\b",
     re.I)
 
 
@@ -188,6 +196,9 @@ def _conclusion(text: str) -> str | None:
         return None  # "So $6$ is wrong.", "Hence it cannot be $6$."
     spans = [next(g for g in sm.groups() if g is not None) for sm in _MATH_SPAN_RE.finditer(sentence)]
     if spans:
+        after = sentence[sentence.rfind("$") + 1 :] if "$" in sentence else ""
+        if _VALUE_CHANGE_RE.search(after):
+            return None  # "So the total is $8$ and a half." / "... $8$ thousand."
         return spans[-1].strip() or None
     if _HEDGE_RE.search(sentence) and not spans:
         return None
@@ -267,13 +278,18 @@ _RETRACTION_RE = re.compile(
     r"should have been|correct (?:answer|value) is|instead)\b|\bnot\s+\$")
 
 
+_AFTER_BOX_DENIAL_RE = re.compile(
+    r"(?i)\b(?:not|false|invalid|extraneous|reject\w*|doesn't|does not|don't|can't|cannot|isn't|wrong|incorrect|"
+    r"too (?:large|small|big)|lower bound|upper bound|guess|contradiction|mistake|only)\b|\u2717|\u2718|\u274c")
+
+
 def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
     """The box is the answer, not a part of one: nothing that operates on it sits beside it
     ('-\\boxed{6}', '2\\boxed{6}', '\\boxed{6}^2', '\\boxed{6}.5', '\\frac{\\boxed{6}}{2}', '$\\boxed{6}$ thousand'),
     and its sentence does not deny it ('not $\\boxed{6}$')."""
     start, end, _ = box
     before = re.sub(r"(?:\\\(|\\\[|\$+|\\displaystyle|\s)+$", "", text[max(0, start - 200) : start])
-    after = re.sub(r"^(?:\\\)|\\\]|\$+)", "", text[end : end + 40])
+    after = re.sub(r"^(?:\\\)|\\\]|\$+)", "", text[end : end + 160])
     prev = before[-1:]
     if prev and (prev.isdigit() or prev in "-+*/^_{(.") or re.search(r"\\(?:times|cdot|frac|sqrt|div|pm)\s*$", before):
         return False
@@ -284,6 +300,10 @@ def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
         return False  # \times, \div, \bmod, \sqrt, \pi, \pm after the box
     if re.match(r"(?:\$|\\\)|\\\])*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed|plus|"
                 r"minus|dozens?|tenths?|hundredths?|thousandths?|halves|thirds?|quarters?|over|divided)\b", nxt, re.I):
+        return False
+    # "$\\boxed{606}$ is false", "..., which is not correct", "$\\boxed{6}$ was my first guess": a denial after it
+    rest = re.split(r"(?<=[.!?])\s|\n", after, maxsplit=1)[0]
+    if _AFTER_BOX_DENIAL_RE.search(rest):
         return False
     # "is not $\\boxed{6}$", "cannot be \\boxed{6}": a denial right before the box
     return not re.search(r"\b(?:not|isn't|cannot|can't|never|whether)(?:\s+(?:be|equal\s+to|equals?|is))?\s*$",

@@ -42,7 +42,7 @@ def _repeating_decimals(s: str) -> str:
 _SPACING_RE = re.compile(r"\\(?:[,;:! >]|q?quad|enspace|thinspace|medspace|thickspace)|~")
 _DROP_COMMANDS_RE = re.compile(
     r"\\(?:displaystyle|textstyle|scriptstyle|limits|nolimits|bigl|bigr|Bigl|Bigr|biggl|biggr|big|Big|bigg|Bigg|"
-    r"middle|mathopen|mathclose|ldots|cdots|dots|hfill|phantom\{[^{}]*\})(?![a-zA-Z])"
+    r"middle|mathopen|mathclose|hfill|phantom\{[^{}]*\})(?![a-zA-Z])"
 )
 _LEFT_RIGHT_RE = re.compile(r"\\(?:left|right)(?![a-zA-Z])\s*(\.|\\\{|\\\}|\\lbrace|\\rbrace|\\langle|\\rangle|\\lvert|\\rvert|\\vert|\\\||[()\[\]|])?")
 _DEGREES_RE = re.compile(r"\^\s*\{\s*\\circ\s*\}|\^\s*\\circ|\\circ|\\degree|\^\s*\{\s*\}|\bdegrees?\b")
@@ -302,6 +302,8 @@ def _normalize(s: str) -> Normalized:
     s = re.sub(r"\\(le|ge|ne)q(?![a-zA-Z])", r"\\\1", s)
     s = re.sub(r"\\(?:cupdot|sqcup|uplus)(?![a-zA-Z])", r"\\cup ", s)  # disjoint unions are unions
     s = re.sub(r",\\!\s*", ",", s)  # 11,\!111 is a thousands separator, not a list
+    s = re.sub(r"\\(?:ldots|cdots|dots[bcmio]?|dotsc)(?![a-zA-Z])|\.{3,}|\u2026", r" \\ldots ", s)  # an ellipsis:
+    # "1, 2, 3, \ldots" is endless, "5..." is not 5; kept, so only the same text matches it
     s = _SPACING_RE.sub(" ", s)
     s = _DROP_COMMANDS_RE.sub("", s)
     s = _GROUP_COMMA_RE.sub(",", s).replace("{.}", ".")  # 10{,}000 and the spaced 14 {, }916
