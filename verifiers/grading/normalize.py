@@ -27,6 +27,60 @@ _SUPERSCRIPT_RUN_RE = re.compile("[\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2
 _REPEATING_RE = re.compile(r"(?<![\d.])(-?)(\d*)\.(\d*)(?:\\overline\s*\{\s*(\d+)\s*\}|\\dot\s*\{?\s*(\d)\s*\}?|\((\d+)\))")
 
 
+_PART_LABEL_RE = re.compile(
+    r"(?:\\text(?:bf|rm)?\s*\{\s*)?\(\s*([a-hA-H]|i{1,3}|iv|vi{0,3}|[1-9])\s*\)\s*\}?\s*(?::|\\:)?\s*")
+
+
+def _parts(s: str) -> str:
+    """'(a) 3 (b) 5' -> 'part_a: 3, part_b: 5': answers to the parts of a question, compared by part."""
+    labels = _PART_LABEL_RE.findall(s)
+    if len(labels) < 2 or not _PART_LABEL_RE.match(s.strip()):
+        return s
+    out = _PART_LABEL_RE.sub(lambda m: f", part_{{{m.group(1).lower()}}}: ", s.strip())
+    return re.sub(r"(?:\\[,;: ]|\\q?quad|~|\s)*,\s*", ", ", out).strip(" ,")
+
+
+_BASED_RE = re.compile(r"(?<![\w\\])(?:\\text\s*\{\s*([0-9A-Za-z]+)\s*\}|([0-9A-Za-z]+))_\s*\{?\s*(\d{1,2})\s*\}?")
+_PREFIXED_RE = re.compile(r"(?<![\w.])0([xXbBoO])([0-9A-Fa-f]+)\b")
+
+
+def _based_numbers(s: str) -> str:
+    """'3B7_{16}' -> '951', '0x1F' -> '31': numbers in other bases, exactly; a digit the base does not
+    have leaves the answer outside the grammar (undecided), never a product of letters."""
+    def prefixed(m: re.Match) -> str:
+        base = {"x": 16, "b": 2, "o": 8}[m.group(1).lower()]
+        try:
+            return str(int(m.group(2), base))
+        except ValueError:
+            return r"\invalidnumber"
+
+    def based(m: re.Match) -> str:
+        digits, base = m.group(1) or m.group(2), int(m.group(3))
+        if not 2 <= base <= 36 or len(digits) < 2 or not re.search(r"\d", digits) and not (
+                base > 10 and digits.isupper()):
+            return m.group(0)  # a_1, x_{12}, AB_{3}: a subscripted name
+        try:
+            return str(int(digits, base))
+        except ValueError:
+            return r"\invalidnumber" if re.search(r"\d", digits) else m.group(0)
+
+    s = _PREFIXED_RE.sub(prefixed, s)
+    return _BASED_RE.sub(based, s) if "_" in s else s
+
+
+_PERCENT_NUMBER_RE = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
+
+
+def _percent_inside(s: str) -> str:
+    """'\\frac{50}{8\\%}', '\\sqrt{9\\%}': a percent inside an expression is the number over 100, exactly.
+    A percent on a whole value ('50\\%', '50\\%, 30\\%') keeps its meaning (p% equals p and p/100)."""
+    if "%" not in s or re.fullmatch(r"\s*-?\d+(?:\.\d+)?\s*\\?%\s*(?:,\s*-?\d+(?:\.\d+)?\s*\\?%\s*)*", s):
+        return s
+    if not re.search(r"\\(?:frac|div|sqrt|times|cdot)|[/^*()]", s):
+        return s
+    return _PERCENT_NUMBER_RE.sub(r"(\1/100)", s)
+
+
 def _repeating_decimals(s: str) -> str:
     """0.1\\overline{6} -> \\frac{1}{6}; 0.1(6) is the same notation, never 0.1 times 6."""
     from fractions import Fraction
@@ -284,6 +338,9 @@ def _normalize(s: str) -> Normalized:
     s = strip_math_delimiters(s)
     s = s.replace("$", " $ ").strip()
     s = _LEAD_LABEL_RE.sub("", s)
+    s = _parts(s)
+    s = _based_numbers(s)
+    s = _percent_inside(s)
     s = re.sub(r"<sup>(.{1,40}?)</sup>", r"^{\1}", s)  # HTML superscripts: 3<sup>x</sup>
     s = re.sub(r"<sub>(.{1,40}?)</sub>", r"_{\1}", s)
     parameters = tuple(sorted({a or b for a, b in _DECLARED_RE.findall(s)}))
