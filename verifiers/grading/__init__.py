@@ -164,6 +164,9 @@ def _prose_numbers(gold: str, gold_text: str, pred: str) -> tuple[bool | None, s
     items = gold_text.split(",")
     if len(items) < 2 or not all(is_plain_number(x) for x in items):
         return None
+    g_units, p_units = _normalized(gold).units, _normalized(pred).units
+    if g_units and p_units and g_units != p_units:
+        return None  # '5 km, 3 hours' is not '5 hours, 3 km'
     text = re.sub(r"\\text\{([^{}]*)\}", r" \1 ", pred)
     text = re.sub(r"\\[ ,;!]|\$", " ", text)
     if not _PROSE_OK_RE.match(text) or not re.search(r"[A-Za-z]{3}", text) or _PROSE_RELATION_RE.search(text):
@@ -221,7 +224,7 @@ def _compare_direct(gold: str, pred: str, timeout: float, places: int) -> tuple[
     joins = {_joined_by(gold), _joined_by(pred)}
     if joins == {"and", "or"}:
         return None, "undecided", "relations joined by 'and' against relations joined by 'or'"
-    if g.units and p.units and set(g.units) != set(p.units):
+    if g.units and p.units and g.units != p.units:
         return None, "undecided", f"different units ({', '.join(g.units)} vs {', '.join(p.units)}): not compared blind"
     if g.text == p.text:
         return True, "ok", "identical after normalization"

@@ -86,7 +86,9 @@ def _labelled_match(g, p) -> bool | None:
     pl = _labels(p)
     if pl is not None:
         if set(pl) != set(gl):
-            return None if not (set(pl) & set(gl)) else False
+            if not set(pl) & set(gl):
+                raise Undecided("the answers name their parts differently")
+            return False
         return _ordered_equal([gl[k] for k in gl], [pl[k] for k in gl])
     items = p.items if isinstance(p, Seq) else p.items if isinstance(p, Tup) and p.left == "(" else None
     if items and all(isinstance(x, Rel) and x.ops in (["="], [":"]) and _is_symbol_like(x.exprs[0]) for x in items):

@@ -27,8 +27,21 @@ _SUPERSCRIPT_RUN_RE = re.compile("[\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2
 _REPEATING_RE = re.compile(r"(?<![\d.])(-?)(\d*)\.(\d*)(?:\\overline\s*\{\s*(\d+)\s*\}|\\dot\s*\{?\s*(\d)\s*\}?|\((\d+)\))")
 
 
+def _split_items(s: str) -> list[str]:
+    """Top-level items of an answer: parts '(a) .. (b) ..', else commas outside brackets."""
+    if len(_PART_LABEL_RE.findall(s)) >= 2 and _PART_LABEL_RE.match(s.strip()):
+        return [x for x in _PART_LABEL_RE.split(s.strip())[2::2]]
+    items, depth, start = [], 0, 0
+    for i, ch in enumerate(s):
+        depth += (ch in "([{") - (ch in ")]}")
+        if ch == "," and depth == 0:
+            items.append(s[start:i])
+            start = i + 1
+    return items + [s[start:]]
+
+
 _PART_LABEL_RE = re.compile(
-    r"(?:\\text(?:bf|rm)?\s*\{\s*)?\(\s*([a-hA-H]|i{1,3}|iv|vi{0,3}|[1-9])\s*\)\s*\}?\s*(?::|\\:)?\s*")
+    r"(?:\\text(?:bf|rm)?\s*\{\s*)?\(\s*([a-hA-H]|i{1,3}|iv|vi{0,3}|I{1,3}|IV|VI{0,3}|[1-9])\s*\)\s*\}?\s*(?::|\\:)?\s*")
 
 
 def _parts(s: str) -> str:
@@ -36,8 +49,14 @@ def _parts(s: str) -> str:
     labels = _PART_LABEL_RE.findall(s)
     if len(labels) < 2 or not _PART_LABEL_RE.match(s.strip()):
         return s
-    out = _PART_LABEL_RE.sub(lambda m: f", part_{{{m.group(1).lower()}}}: ", s.strip())
-    return re.sub(r"(?:\\[,;: ]|\\q?quad|~|\s)*,\s*", ", ", out).strip(" ,")
+    pieces = _PART_LABEL_RE.split(s.strip())[1:]  # label, content, label, content, ...
+    parts = []
+    for label, content in zip(pieces[::2], pieces[1::2]):
+        content = re.sub(r"^(?:\\[,;: ]|\\q?quad|~|\s|,)+|(?:\\[,;: ]|\\q?quad|~|\s|[,;])+$", "", content)
+        if "," in content:
+            content = "\\{" + content + "\\}"  # a part answered with a list: its own unordered set
+        parts.append(f"part_{{{label.lower()}}}: {content}")
+    return ", ".join(parts)
 
 
 _BASED_RE = re.compile(r"(?<![\w\\])(?:\\text\s*\{\s*([0-9A-Za-z]+)\s*\}|([0-9A-Za-z]+))_\s*\{?\s*(\d{1,2})\s*\}?")
@@ -251,7 +270,9 @@ def _record_unit(text: str) -> None:
                                                                           else head.rstrip("s") or head)
     squared = " ".join(words[:-1]).lower() in ("square", "sq") and "^2" or " ".join(words[:-1]).lower() in (
         "cubic", "cu") and "^3" or ""
-    seen.add(canon + (f"^{power.group(1)}" if power else squared))
+    unit = canon + (f"^{power.group(1)}" if power else squared)
+    if not seen or seen[-1] != unit:
+        seen.append(unit)  # in order: '5 km, 3 hours' is not '5 hours, 3 km'
 
 
 def _drop_unit_text(match: re.Match) -> str:
@@ -316,10 +337,19 @@ def repair_escapes(s: str) -> str:
 
 def normalize_answer(s: str) -> Normalized:
     """Canonical string form of one extracted answer (idempotent), with the units it stripped."""
-    _UNITS_SEEN.units = set()
+    _UNITS_SEEN.units = []
     try:
         result = _normalize(s)
-        units = tuple(sorted(_UNITS_SEEN.units))
+        units = tuple(_UNITS_SEEN.units)
+        if len(units) > 1:  # several items: each item's units, in the order the items are written
+            items = _split_items(s)
+            if len(items) > 1:
+                per_item = []
+                for item in items:
+                    _UNITS_SEEN.units = []
+                    _normalize(item)
+                    per_item.append("+".join(_UNITS_SEEN.units))
+                units = tuple(per_item)
     finally:
         _UNITS_SEEN.units = None
     return Normalized(result.text, result.percent, result.degrees, result.parameters, units)
@@ -372,8 +402,12 @@ def _normalize(s: str) -> Normalized:
     if re.search(r"[<>]|\\[lg]e\b", s) and re.search(r"\\text\{\s*and\s*\}|\band\b", s):
         s = re.sub(r"\\text\{\s*and\s*\}|\band\b", r" \\land ", s)  # x > 1 and x < 5 is not a list
     degrees = bool(_DEGREES_RE.search(s))
+    if degrees:
+        _record_unit("deg")
     s = _DEGREES_RE.sub(" ", s)
     percent = bool(_PERCENT_RE.search(s))
+    if percent:
+        _record_unit("%")
     s = _PERCENT_RE.sub(" ", s)
     s = _CURRENCY_RE.sub(lambda m: (m.group(0).strip() != "$" and _record_unit(m.group(0).strip())) or " ", s)
     s = _UNIT_TEXT_RE.sub(_drop_unit_text, s)
