@@ -108,9 +108,12 @@ def _answer_phrase(text: str, start: int = 0) -> tuple[int, str] | None:
     lead = re.split(r"[.!?\n]", lead)[-1]  # the sentence the phrase opens, up to the phrase
     end = _SENTENCE_END_RE.search(tail)
     rest = tail[: end.start()] if end else tail
-    if _REJECTION_RE.search(lead) or _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", rest)) or \
+    value_at = re.search(r"\$|\\\(|\\\[|-?\d", rest)
+    before_value = rest[: value_at.start()] if value_at else rest
+    after_value = re.sub(r"\$[^$]*\$", " ", rest[value_at.start():]) if value_at else ""
+    if _REJECTION_RE.search(lead) or _REJECTION_RE.search(before_value) or _CONDITIONAL_RE.search(after_value) or \
             re.match(r"\s*\?", tail[len(rest):len(rest) + 3] if end else ""):
-        return None  # "whether the answer is 6", "the answer is $6$? No.", "the answer cannot be 6"
+        return None  # "whether the answer is 6", "the answer is $6$? No.", "the answer cannot be 6", "6 only if n is even"
     spans = _math_span_list(tail)
     if spans is not None:
         return last.start(), spans
@@ -151,6 +154,8 @@ _REJECTION_RE = re.compile(
 _VALUE_CHANGE_RE = re.compile(
     r"^\s*(?:and\s+(?:a|one|two|three|\d+)\s+\w+|and change|plus|minus|times|divided|over|squared|cubed|"
     r"hundred|thousand|million|billion|dozen|percent|tenths?|thirds?|quarters?|halves)\b", re.I)
+# After the stated value: a question or a condition on it ("$6$? No.", "6 only if n is even", "5 when n is even").
+_CONDITIONAL_RE = re.compile(r"(?i)\?|\b(?:only if|if|unless|otherwise|provided|whenever|when)\b")
 # Words that make a stated number a bound, a denial or a guess: "greater than 164", "not 164".
 _HEDGE_RE = re.compile(
     r"\b(?:not|no|never|neither|nor|greater|less|more|fewer|larger|smaller|bigger|higher|lower|least|most|above|"
@@ -255,10 +260,12 @@ def extract_math_answer(text: str | None, strict: bool = True) -> str | None:
         if strict and _RETRACTION_RE.search(text[phrase[0] + 10 :]):
             return None  # "The answer is 6. No wait, 7."
         answer = phrase[1]
+    elif _gsm_line(text):
+        answer = _gsm_line(text)
     elif strict and _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
         return None  # the closing sentence denies, questions or conditions what it states
     else:
-        answer = _gsm_line(text) or _conclusion(text) or _trailing_math(text)
+        answer = _conclusion(text) or _trailing_math(text)
     if answer is None or not answer.strip():
         return None
     return answer.strip()[:_MAX_ANSWER_CHARS]
@@ -273,14 +280,22 @@ def _last_sentence(text: str) -> str:
 
 # After a committed answer, words that take it back: the response ends uncommitted.
 _RETRACTION_RE = re.compile(
-    r"(?i)\b(?:no,? wait|wait,|actually|correction|mistake|let me re-?check|re-?consider|incorrect|wrong|not right|"
-    r"on second thought|scratch that|upon reflection|oops|miscount\w*|just kidding|should be|"
-    r"should have been|correct (?:answer|value) is|instead)\b|\bnot\s+\$")
+    r"(?i)\b(?:no,? wait|wait,|correction:|i made a mistake|i made an error|that(?:'s| is) (?:wrong|incorrect|not right)|"
+    r"on second thought|scratch that|upon reflection|oops|i miscount\w*|just kidding|"
+    r"(?:correct|right|actual|real) (?:final )?(?:answer|value) (?:is|should be)|the answer should (?:be|have been)|"
+    r"(?:so|the answer is) (?:actually|therefore|instead)\s+\$?-?\d)")
 
 
+# What is said of the answer right after it, denying it: "$\\boxed{606}$ is false", "..., which is not correct",
+# "is a lower bound", "was my first guess", "doesn't work", "\u2717". An explanatory clause ("(not counting ...)",
+# ", not 2", "which is the only value") is not a denial.
 _AFTER_BOX_DENIAL_RE = re.compile(
-    r"(?i)\b(?:not|false|invalid|extraneous|reject\w*|doesn't|does not|don't|can't|cannot|isn't|wrong|incorrect|"
-    r"too (?:large|small|big)|lower bound|upper bound|guess|contradiction|mistake|only)\b|\u2717|\u2718|\u274c")
+    r"(?i)^[\s.,;:)\]$]*(?:(?:which|this|it|that)\s+)?(?:is|was|would be|are|seems)\s+(?:not\b|false|invalid|extraneous|"
+    r"rejected|wrong|incorrect|impossible|too (?:large|small|big)|(?:only\s+)?an?\s+(?:lower|upper) bound|"
+    r"(?:my|a|the|our)\s+(?:first\s+|initial\s+)?guess|a mistake)"
+    r"|^[\s.,;:)\]$]*(?:(?:which|this|it|that)\s+)?(?:doesn't|does not|can't|cannot|won't|will not)\s+(?:work|be\b)"
+    r"|^[\s.,;:)\]$]*(?:which is false|a contradiction|\(?incorrect\)?|\u2014\s*false|-+\s*false)"
+    r"|^[\s.,;:)\]$]*[\u2717\u2718\u274c]")
 
 
 def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
@@ -291,15 +306,17 @@ def _box_stands_alone(text: str, box: tuple[int, int, str]) -> bool:
     before = re.sub(r"(?:\\\(|\\\[|\$+|\\displaystyle|\s)+$", "", text[max(0, start - 200) : start])
     after = re.sub(r"^(?:\\\)|\\\]|\$+)", "", text[end : end + 160])
     prev = before[-1:]
-    if prev and (prev.isdigit() or prev in "-+*/^_{(.") or re.search(r"\\(?:times|cdot|frac|sqrt|div|pm)\s*$", before):
-        return False
+    glued = text[max(0, start - 2) : start]
+    if prev and (prev.isdigit() or prev in "-+/^_{(" or prev == "*" and not before.endswith("**")) or \
+            re.match(r"\d\.$", glued) or re.search(r"\\(?:times|cdot|frac|sqrt|div|pm)\s*$", before):
+        return False  # '-\\boxed{6}', '2\\boxed{6}', '0.\\boxed{5}'; a sentence's full stop or **Final Answer** is fine
     nxt = after.lstrip(" ")
-    if after[:1].isalnum() or re.match(r"(?:[\^_+\-=*/<>|!]|\.\d|\d|,\s*\d{3}|\\[,;!]\s*\d|\}\s*\{)", nxt):
+    if after[:1].isalnum() or re.match(r"(?:[\^_+\-=*/<>|]|!\S|\.\d|\d|,\s*\d{3}|\\[,;!]\s*\d|\}\s*\{)", nxt):
         return False  # $\boxed{6}+1$, $\boxed{6}x$, $\boxed{6},000$: the box is part of a larger value
     if re.match(r"\\(?!\)|\]|quad|qquad|text|end|\\|hline|hfill|pmod|;|,\s*[^\d]|\s)[a-zA-Z]+", nxt):
         return False  # \times, \div, \bmod, \sqrt, \pi, \pm after the box
-    if re.match(r"(?:\$|\\\)|\\\])*\s*(?:hundred|thousand|million|billion|trillion|times|percent|squared|cubed|plus|"
-                r"minus|dozens?|tenths?|hundredths?|thousandths?|halves|thirds?|quarters?|over|divided)\b", nxt, re.I):
+    if re.match(r"(?:\$|\\\)|\\\])*\s*(?:hundred|thousand|million|billion|trillion|times\s+\d|squared|cubed|plus|"
+                r"minus|dozens?|tenths?|hundredths?|thousandths?|halves|thirds?|quarters?|over\s+\d|divided)\b", nxt, re.I):
         return False
     # "$\\boxed{606}$ is false", "..., which is not correct", "$\\boxed{6}$ was my first guess": a denial after it
     rest = re.split(r"(?<=[.!?])\s|\n", after, maxsplit=1)[0]
