@@ -72,3 +72,22 @@ def test_restated_equation_commits_to_no_value():
 ])
 def test_families(gold, pred, expected):
     assert answers_equivalent(gold, pred) is expected
+
+
+@pytest.mark.parametrize("response,gold", [
+    ("We simplify. $\\boxed{5}$", "5"),
+    ("x=5.\n\\[\\boxed{5}\\]", "5"),
+    ("**Final Answer**\n\\[\n\\boxed{5}\n\\]", "5"),
+    ("**Final Answer:** \\boxed{5}", "5"),
+    ("So the answer is $\\boxed{12}$, which is the only possible value.", "12"),
+    ("So the answer is $\\boxed{12}$.\n\nA common mistake is to forget $n=0$.", "12"),
+    ("$\\boxed{12}$ (not counting the trivial case)", "12"),
+    ("The number of real roots is $\\boxed{4}$, not 2.", "4"),
+    ("The answer is $3$, since the other two candidates are not valid.", "3"),
+    ("Hence $\\boxed{4}$ is the minimum; this is also a lower bound that is achieved.", "4"),
+    ("The answer is \\boxed{5}!", "5"),
+    ("So the answer is $\\boxed{12}$.\n\nActually, this agrees with the brute-force count.", "12"),
+])
+def test_correct_responses_with_trigger_words_are_still_correct(response, gold):
+    """Precision rules (denials, retractions, boxes inside expressions) must not cost ordinary answers."""
+    assert grade(response, gold).correct is True
