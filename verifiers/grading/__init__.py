@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Iterable, Sequence
 
 from .extract_math import extract_math_answer, gold_answer, looks_like_bare_answer
-from .normalize import canonical_number, is_plain_number, list_reading, normalize_answer
+from .normalize import canonical_number, is_plain_number, list_reading, normalize_answer, written_places
 from .result import GradeResult
 
 __all__ = ["GradeResult", "grade", "grade_batch", "extract_math_answer", "answers_equivalent", "gold_answer"]
@@ -45,7 +45,7 @@ def _numbers_equal(x: Fraction, y: Fraction, percent: bool | str, x_decimal: boo
         if bool(x_decimal) != bool(y_decimal):
             written, value = (u, v) if x_decimal else (v, u)
             declared = int(x_decimal or y_decimal) if idx == 0 else 0  # places as written, trailing zeros too
-            k = max(_written_places(written), declared)
+            k = max(written_places(written), declared)
             if k >= places and round(value, k) == written:
                 return True  # 0.333333 for 1/3: a written decimal of at least `places` places
     return False
@@ -95,13 +95,6 @@ _ARTICLES = {"a", "an", "the"}
 
 def _text_words(text: str) -> list[str]:
     return [w for w in re.findall(r"[a-z0-9']+", text.casefold()) if w not in _ARTICLES]
-
-
-def _written_places(q: Fraction) -> int:
-    for k in range(40):
-        if (q * 10**k).denominator == 1:
-            return k
-    return 40
 
 
 def _is_decimal(text: str) -> int:

@@ -2,7 +2,8 @@
 
 Structures: answer lists and sets compare unordered, tuples and intervals ordered with their
 brackets, matrices element-wise (a column vector equals the same tuple), relations by their
-normalized difference, expressions numerically and then symbolically.
+normalized difference, expressions exactly (``exact``). Names and labels live in ``naming``,
+answers read as sets of reals in ``sets``, values too large to build in ``towers``.
 """
 from __future__ import annotations
 
@@ -14,30 +15,12 @@ import sympy as sp
 from . import exact
 from .exact import Undecided
 from .latex_parse import Matrix, Rel, Seq, SetOf, TooLarge, Tup, Union, parse_answer
-from .latex_tokens import MAX_RESULT_DIGITS, Tower, collect_decimals, lazy_towers
+from .latex_tokens import collect_decimals
+from .naming import _is_label, _is_symbol_like, _letter, _node_symbols, _rename_parameter, _same_name
+from .sets import _FLIP, _constant, _sets_equal
+from .towers import _huge
 
 _RNG_POINTS = [sp.Rational(n, d) for n, d in ((7, 5), (13, 11), (23, 7), (5, 17), (31, 9), (2, 3))]
-
-
-def _is_symbol_like(e) -> bool:
-    from sympy.core.function import AppliedUndef
-
-    return isinstance(e, sp.Symbol) or isinstance(e, AppliedUndef)
-
-
-def _is_label(e, colon: bool = False) -> bool:
-    """A name on the left of '=' or ':' ("x", "f(n)", "AB", "(f(n), g(n))"); "Sequence 2" only before ':',
-    so that '2 area = 8' is never read as a label."""
-    if _is_symbol_like(e):
-        return True
-    if colon and isinstance(e, sp.Mul) and len(e.args) == 2 and e.args[0].is_Number \
-            and isinstance(e.args[1], sp.Symbol) and len(e.args[1].name) >= 3:
-        return True
-    if isinstance(e, sp.Expr) and not isinstance(e, sp.Add) and e.free_symbols and not e.atoms(sp.Number) - {
-            sp.Integer(-1)} and all(len(s.name) == 1 and s.name.isupper() for s in e.free_symbols) \
-            and not e.could_extract_minus_sign() and not (isinstance(e, sp.Pow) and e.exp.is_negative):
-        return True  # AB = 4, NO/BO = 1/sqrt(6), |AB| = 1: named lengths and ratios (not -A, not 1/A)
-    return isinstance(e, Tup) and all(_is_symbol_like(x) for x in e.items)
 
 
 def _strip_label(node):
@@ -64,11 +47,6 @@ def _labels(node) -> dict | None:
             return None
         out[item.exprs[0]] = item.exprs[1]
     return out if len(out) >= 2 else None
-
-
-def _letter(name) -> str:
-    """A name for ordering checks: (k, \\ell) is in order, (y, x) is not."""
-    return {"ell": "l"}.get(str(name), str(name))
 
 
 def _labelled_match(g, p) -> bool | None:
@@ -198,19 +176,14 @@ def _ratio_constant(d1, d2, positive: bool) -> bool:
         if exact.constant_is_zero(c) is not False:
             return False
         if positive and not c.is_positive:
-            return False if c.is_positive is False else _undecided("sign of the ratio")
+            if c.is_positive is False:
+                return False
+            raise Undecided("the sign of the ratio cannot be decided")
         verdict = exact.is_zero(d1 - c * d2)
         if verdict is None:
             raise Undecided("relation could not be proven equivalent")
         return verdict
     raise Undecided("relation sides could not be evaluated")
-
-
-def _undecided(what: str):
-    raise Undecided(what)
-
-
-_FLIP = {"<": ">", ">": "<", "<=": ">=", ">=": "<="}
 
 
 def _relation_form(rel: Rel):
@@ -221,116 +194,6 @@ def _relation_form(rel: Rel):
     if op in ("<", "<="):
         return _FLIP[op], rhs - lhs
     return op, lhs - rhs
-
-
-def _as_interval(node):
-    """'a <= x < b', 'x > 5', 'x in [a,b]' -> Tup interval form, else None."""
-    if not isinstance(node, Rel):
-        return None
-    if node.ops == ["in"]:  # x in [a, b]; '-x in (2, oo)' or 'x^2 in [..]' is another set
-        ok = isinstance(node.exprs[0], sp.Symbol) and isinstance(node.exprs[1], (Tup, Union))
-        return node.exprs[1] if ok else None
-    ex, ops = node.exprs, node.ops
-    lower, upper = ("<", "<="), (">", ">=")
-    if len(ops) == 2 and _is_symbol_like(ex[1]) and _constant(ex[0]) and _constant(ex[2]):
-        if ops[0] in lower and ops[1] in lower:
-            return Tup([ex[0], ex[2]], "(" if ops[0] == "<" else "[", ")" if ops[1] == "<" else "]")
-        if ops[0] in upper and ops[1] in upper:
-            return Tup([ex[2], ex[0]], "(" if ops[1] == ">" else "[", ")" if ops[0] == ">" else "]")
-    if len(ops) == 1 and ops[0] in lower + upper:
-        var, val, op = ex[0], ex[1], ops[0]
-        if not isinstance(var, sp.Symbol):
-            var, val, op = ex[1], ex[0], _FLIP[op]
-        if isinstance(var, sp.Symbol) and _constant(val):
-            if op in lower:
-                return Tup([-sp.oo, val], "(", ")" if op == "<" else "]")
-            return Tup([val, sp.oo], "(" if op == ">" else "[", ")")
-    return None
-
-
-_INEQUALITY = {"<": sp.StrictLessThan, "<=": sp.LessThan, ">": sp.StrictGreaterThan, ">=": sp.GreaterThan}
-
-
-def _abs_inequality_set(rel: Rel):
-    """'1 <= |z| <= 3/2' or '|x - 1| < 2': the real solution set, for one variable under |.|."""
-    if not rel.ops or any(op not in _INEQUALITY for op in rel.ops) or len(rel.exprs) > 3:
-        return None
-    if not all(isinstance(e, sp.Expr) for e in rel.exprs) or not any(e.has(sp.Abs) for e in rel.exprs):
-        return None
-    free = set().union(*(e.free_symbols for e in rel.exprs))
-    if len(free) != 1:
-        return None
-    var = next(iter(free))
-    result = sp.Reals
-    for lhs, op, rhs in zip(rel.exprs, rel.ops, rel.exprs[1:]):
-        part = sp.solveset(_INEQUALITY[op](lhs, rhs), var, sp.Reals)
-        if isinstance(part, sp.ConditionSet):
-            return None
-        result = sp.Intersection(result, part)
-    return result
-
-
-def _constant(e) -> bool:
-    return isinstance(e, sp.Expr) and not e.free_symbols
-
-
-def _to_set(node):
-    """A sympy Set for interval-like answers (intervals, unions, inequalities, 'or' lists), else None."""
-    if isinstance(node, Tup) and len(node.items) == 2 and all(_constant(x) for x in node.items):
-        lo, hi = node.items
-        if not (lo.is_real or lo.is_infinite) or not (hi.is_real or hi.is_infinite):
-            return None
-        if (hi - lo).is_nonpositive:
-            return None  # (3, 1) is no interval: never read as the empty set
-        return sp.Interval(lo, hi, node.left == "(", node.right == ")")
-    if isinstance(node, SetOf) and all(_constant(x) for x in node.items):
-        return sp.FiniteSet(*node.items)
-    if isinstance(node, Union):
-        parts = [_to_set(x) for x in node.parts]
-        if any(x is None for x in parts):
-            return None
-        if node.op == "minus":
-            return sp.Complement(parts[0], sp.Union(*parts[1:]))
-        return sp.Union(*parts) if node.op == "cup" else sp.Intersection(*parts)
-    if isinstance(node, Rel) and "and" in node.ops:  # x > 1 and x < 5: both hold
-        k = node.ops.index("and")
-        left, right = Rel(node.exprs[: k + 1], node.ops[:k]), Rel(node.exprs[k + 1 :], node.ops[k + 1 :])
-        parts = [_to_set(x) if x.ops else None for x in (left, right)]
-        return None if any(x is None for x in parts) else sp.Intersection(*parts)
-    if isinstance(node, Rel):
-        interval = _as_interval(node)
-        if interval is not None:
-            return _to_set(interval)
-        abs_set = _abs_inequality_set(node)
-        if abs_set is not None:
-            return abs_set
-        if len(node.ops) == 1 and node.ops[0] in ("=", "!=") and isinstance(node.exprs[0], sp.Symbol) \
-                and _constant(node.exprs[1]):
-            point = sp.FiniteSet(node.exprs[1])
-            return point if node.ops[0] == "=" else sp.Complement(sp.Reals, point)
-        return None
-    if isinstance(node, Seq) and any(isinstance(x, Rel) for x in node.items):
-        parts = [_to_set(x) for x in node.items]
-        return None if any(x is None for x in parts) else sp.Union(*parts)
-    return None
-
-
-def _sets_equal(g, p) -> bool | None:
-    """Compare as point sets when one side reads as a set of reals; None when that does not apply."""
-    setlike = (Union, Rel)
-    if not (isinstance(g, setlike) or isinstance(p, setlike) or _rel_seq(g) or _rel_seq(p)):
-        return None
-    gs, ps = _node_symbols(g), _node_symbols(p)
-    if gs and ps and gs != ps:
-        return None  # y' = 6 is not y = 6: as point sets the names would be lost
-    sg, sp_ = _to_set(g), _to_set(p)
-    if sg is None or sp_ is None:
-        return None
-    return bool(sg == sp_) or bool(sp.simplify(sp.SymmetricDifference(sg, sp_)) == sp.EmptySet)
-
-
-def _rel_seq(node) -> bool:
-    return isinstance(node, Seq) and any(isinstance(x, Rel) and x.ops[0] != "=" for x in node.items)
 
 
 def values_equal(g, p, pred_text: str | None = None, percent: bool = False, degrees: bool = False) -> bool:
@@ -475,16 +338,6 @@ def _is_ratio(rel: Rel) -> bool:
             and not _is_label(a))
 
 
-def _same_name(a, b) -> bool:
-    if isinstance(a, sp.Symbol) and isinstance(b, sp.Symbol):
-        return a == b
-    from sympy.core.function import AppliedUndef
-
-    if isinstance(a, AppliedUndef) and isinstance(b, AppliedUndef):
-        return a.func == b.func  # f(x) names the same thing as f(t)
-    return a == b  # AB is not AC
-
-
 def _rhs_equal(gl, gr, pl, pr, pred_text, percent) -> bool:
     """f(x) = 2x vs f(t) = 2t: rename the function's arguments before comparing."""
     if not isinstance(gl, sp.Symbol) and not isinstance(pl, sp.Symbol):
@@ -573,57 +426,6 @@ def _compare_nodes(g, p, pred_text, percent, degrees, gold_text):
     return values_equal(g, p, pred_text, percent, degrees)
 
 
-# Names an answer gives an arbitrary integer or constant ("x = k\pi" vs "n\pi", "2C x" vs "2c x").
-_PARAMETER_NAMES = {"k", "n", "m", "t", "c", "C", "K", "N", "M", "ell", "l", "j"}
-
-
-def _node_symbols(node) -> set:
-    if isinstance(node, sp.Basic):
-        return set(node.free_symbols)
-    parts = getattr(node, "items", None) or getattr(node, "exprs", None) or getattr(node, "parts", None)
-    if parts is None and isinstance(node, Matrix):
-        parts = [x for row in node.rows for x in row]
-    return set().union(*(_node_symbols(x) for x in parts)) if parts else set()
-
-
-def _substitute(node, mapping):
-    if isinstance(node, sp.Basic):
-        return node.xreplace(mapping)
-    if isinstance(node, (Seq, SetOf)):
-        return type(node)([_substitute(x, mapping) for x in node.items])
-    if isinstance(node, Tup):
-        return Tup([_substitute(x, mapping) for x in node.items], node.left, node.right)
-    if isinstance(node, Rel):
-        return Rel([_substitute(x, mapping) for x in node.exprs], node.ops)
-    if isinstance(node, Union):
-        return Union([_substitute(x, mapping) for x in node.parts], node.op)
-    if isinstance(node, Matrix):
-        return Matrix([[_substitute(x, mapping) for x in row] for row in node.rows])
-    return node
-
-
-def _value_of(node):
-    if isinstance(node, Rel) and len(node.ops) == 1 and node.ops[0] == "=" and _is_label(node.exprs[0]):
-        return node.exprs[-1]
-    return node
-
-
-def _rename_parameter(g, p, declared: set = frozenset()):
-    """The prediction with its one free parameter renamed to the gold's, when each side has exactly
-    one parameter-like name the other lacks (k vs n, C vs c); otherwise None."""
-    gv, pv = _value_of(g), _value_of(p)
-    if isinstance(gv, sp.Symbol) or isinstance(pv, sp.Symbol):
-        return None  # a bare name against another name: nothing but the name to compare
-    gs, ps = _node_symbols(gv), _node_symbols(pv)
-    only_g, only_p = gs - ps, ps - gs
-    if len(only_g) != 1 or len(only_p) != 1:
-        return None
-    (a,), (b,) = only_g, only_p
-    if not (str(a) in _PARAMETER_NAMES and str(b) in _PARAMETER_NAMES or str(a) in declared or str(b) in declared):
-        return None  # a name declared arbitrary ("for some integer t") may stand for any other
-    return _substitute(p, {b: a})
-
-
 _TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
 
 
@@ -687,77 +489,6 @@ def compare_texts(gold: str, pred: str, gold_percent: bool = False, pred_percent
         return None, f"comparison failed: {type(exc).__name__}"
     finally:
         _PLACES.reset(token)
-
-
-def _huge(gold: str, pred: str, why: str) -> tuple[bool | None, str]:
-    """Values too large to build: powers compared by their exact structure, else undecided.
-
-    b^x is rewritten r^(k*x) with r the smallest integer root of b (4 -> 2^2); two such
-    powers are equal exactly when the roots and the exponents are. Against a value that was
-    built (at most MAX_RESULT_DIGITS digits) a tower differs by its sheer magnitude.
-    """
-    try:
-        with lazy_towers():
-            g, p = parse_answer(gold), parse_answer(pred)
-    except (ValueError, RecursionError):
-        return None, f"undecided: {why}"
-    try:
-        verdict = _tower_equal(g, p)
-    except (Undecided, TypeError, ValueError, OverflowError, RecursionError):
-        verdict = None
-    if verdict is None:
-        return None, f"undecided: {why}"
-    return verdict, "compared as powers too large to build"
-
-
-def _root_form(base: int) -> tuple[int, int]:
-    """(r, k) with base = r**k and r as small as possible."""
-    for k in range(base.bit_length(), 1, -1):
-        r, is_exact = sp.integer_nthroot(base, k)
-        if is_exact and r > 1:
-            return int(r), k
-    return base, 1
-
-
-def _tower_equal(a, b) -> bool | None:
-    if isinstance(a, Tower) and isinstance(b, Tower):
-        (ra, ka), (rb, kb) = _root_form(a.base), _root_form(b.base)
-        sa, sb = _sign(a.exp), _sign(b.exp)
-        if sa != sb:
-            return False  # one above 1, the other below
-        if ra != rb:
-            return False  # r^x = s^y with r, s not perfect powers and x, y nonzero forces r = s
-        if isinstance(a.exp, int) and isinstance(b.exp, int):
-            return ka * a.exp == kb * b.exp
-        if ka == kb:
-            inner = _tower_equal(a.exp, b.exp)
-            return inner
-        return None
-    if isinstance(a, Tower) or isinstance(b, Tower):
-        tower, other = (a, b) if isinstance(a, Tower) else (b, a)
-        if isinstance(other, int):
-            other = sp.Integer(other)
-        if not isinstance(other, sp.Expr) or other.free_symbols:
-            return None
-        if other == 0:
-            return False  # b^x with b > 1 is never 0
-        size = other.evalf(30)
-        if not size.is_number or size.has(sp.zoo, sp.nan):
-            return None
-        digits = sp.log(abs(size), 10).evalf(30)
-        bound = MAX_RESULT_DIGITS * 0.9
-        if _sign(tower.exp) > 0 and digits < bound or _sign(tower.exp) < 0 and digits > -bound:
-            return False
-        return None
-    if isinstance(a, sp.Expr) and isinstance(b, sp.Expr):
-        return exact.equal(a, b)
-    return None
-
-
-def _sign(exp) -> int:
-    if isinstance(exp, Tower):
-        return 1  # a tower (base > 1) is a huge positive number
-    return 1 if exp > 0 else -1
 
 
 def _as_text(gold: str, pred: str, why: str) -> tuple[bool | None, str]:

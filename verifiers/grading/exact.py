@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import sympy as sp
 
+from .normalize import written_places
+
 DECIMAL_PLACES = 6  # Math-Verify's default float_rounding; never looser
 _MIN_PROOF_BITS = 30  # a nonzero evalf result this precise proves the value nonzero
 _POINTS = [sp.Rational(n, d) for n, d in ((7, 5), (13, 11), (23, 7), (5, 17), (31, 9), (2, 3), (41, 13))]
@@ -127,14 +129,6 @@ def equal(a, b) -> bool | None:
     return is_zero(d)
 
 
-def written_places(q) -> int:
-    """Decimal places of a terminating rational as written without trailing zeros (0.3125 -> 4)."""
-    for k in range(40):
-        if (q * 10**k).is_Integer if isinstance(q, sp.Basic) else (q * 10**k).denominator == 1:
-            return k
-    return 40
-
-
 def rounds_to(exact: sp.Expr, written: sp.Rational, places: int = DECIMAL_PLACES) -> bool | None:
     """A written decimal with k places against an exact value: equal when k >= ``places`` and the exact
     value rounds to it at k places (0.333333 for 1/3). Tighter than Math-Verify, which rounds both
@@ -143,9 +137,10 @@ def rounds_to(exact: sp.Expr, written: sp.Rational, places: int = DECIMAL_PLACES
         return None
     if exact.is_Rational and exact == written:
         return True
-    places = max(places, written_places(written))
-    if written_places(written) < places:
+    written_k = written_places(written)
+    if written_k < places:
         return False
+    places = written_k
     if exact.is_Rational:
         return _round(exact, places) == _round(written, places)
     try:

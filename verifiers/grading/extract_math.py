@@ -260,8 +260,8 @@ def extract_math_answer(text: str | None, strict: bool = True) -> str | None:
         if strict and _RETRACTION_RE.search(text[phrase[0] + 10 :]):
             return None  # "The answer is 6. No wait, 7."
         answer = phrase[1]
-    elif _gsm_line(text):
-        answer = _gsm_line(text)
+    elif gsm := _gsm_line(text):
+        answer = gsm
     elif strict and _REJECTION_RE.search(re.sub(r"\$[^$]*\$", " ", _last_sentence(text))):
         return None  # the closing sentence denies, questions or conditions what it states
     else:

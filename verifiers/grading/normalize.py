@@ -138,7 +138,6 @@ _VALUE_WORDS = re.compile(
     r"and|or|to|for|where|when|if|with|is|are|of|only|exactly|at|least|most|more|less|than|each|per|every|all|"
     r"rad|rads|radians?|k|bn|mn|mil|lakhs?|crores?|arcmin|arcsec|tens|scores?|gross|grosses|grand|units? digits?)$")
 # One letter after a number that scales it (39K, 2M, 5B): never a unit to strip.
-_MULTIPLIER_RE = re.compile(r"(?<=[\d}.])\s*(?:\\(?:text|mathrm|textrm)\s*\{\s*)?[kKMBGT]\s*\}?\s*$")
 # \text{...} after a value, followed by the end or a list separator: unit text ("5\text{ digits}",
 # "40 \text{ chocolate candies}, 60 ..."). Words only; connectives and value words are kept.
 _UNIT_TEXT_RE = re.compile(
@@ -462,6 +461,15 @@ def list_reading(s: str) -> str | None:
     if not re.search(r"\d,\d{3}(?!\d)", raw):
         return None
     return ", ".join(part.strip() for part in raw.split(","))  # spaced: never read as thousands
+
+
+def written_places(q) -> int:
+    """Decimal places of a terminating rational (Fraction or sympy Rational) without trailing zeros
+    (0.3125 -> 4); 40 when it has more or does not terminate."""
+    for k in range(40):
+        if (q * 10**k).denominator == 1:
+            return k
+    return 40
 
 
 def canonical_number(s: str) -> str:
