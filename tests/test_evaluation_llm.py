@@ -71,16 +71,24 @@ def test_rules_only_without_configuration(monkeypatch):
     assert configured_extractor("gpt-4o-mini", None, no_llm=True)[0] is None
 
 
+def _check_cached_and_counted(server, cache, method: str, items, check_first) -> None:
+    """Two calls: each asked once, then from the cache; after a restart, from the journal on disk."""
+    with LLMExtractor("smollm2", base_url=server.base_url, cache_path=cache) as ex:
+        first = getattr(ex, method)(items)
+        check_first(ex, first)
+        assert getattr(ex, method)(items) == first and ex.stats["calls"] == 2 and ex.stats["cache_hits"] == 2
+    with LLMExtractor("smollm2", base_url=server.base_url, cache_path=cache) as ex:
+        assert getattr(ex, method)(items) == first and ex.stats["calls"] == 0  # the cache survives a restart
+
+
 def test_smollm2_extractor_cached_and_counted(smollm2_server, tmp_path):
     items = [("choice", "Capital of France?", "Well, it's the city of lights.", OPTIONS),
              ("math", "What is 2+2?", "two plus two makes four", None)]
-    cache = tmp_path / "cache.jsonl"
-    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
-        first = ex.extract(items)
+
+    def check_first(ex, first):
         assert ex.stats["calls"] == 2 and ex.stats["cache_hits"] == 0
-        assert ex.extract(items) == first and ex.stats["calls"] == 2 and ex.stats["cache_hits"] == 2
-    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
-        assert ex.extract(items) == first and ex.stats["calls"] == 0  # the cache survives a restart
+
+    _check_cached_and_counted(smollm2_server, tmp_path / "cache.jsonl", "extract", items, check_first)
 
 
 def test_stage_with_smollm2_extractor(smollm2_server, tmp_path):
@@ -155,14 +163,12 @@ def test_equivalence_reply_parsing_is_strict():
 def test_smollm2_equivalence_check_cached_and_counted(smollm2_server, tmp_path):
     items = [("Parity of f?", "\\text{odd}", "\\text{the function is odd}"),
              ("Who wins?", "\\text{Petya wins}", "\\text{Vasya}")]
-    cache = tmp_path / "cache.jsonl"
-    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
-        first = ex.equivalent(items)
+
+    def check_first(ex, first):
         assert all(v in (True, False, None) for v in first)
         assert ex.stats["calls"] == 2 and ex.stats["equivalence_asked"] == 2
-        assert ex.equivalent(items) == first and ex.stats["calls"] == 2 and ex.stats["cache_hits"] == 2
-    with LLMExtractor("smollm2", base_url=smollm2_server.base_url, cache_path=cache) as ex:
-        assert ex.equivalent(items) == first and ex.stats["calls"] == 0  # the cache survives a restart
+
+    _check_cached_and_counted(smollm2_server, tmp_path / "cache.jsonl", "equivalent", items, check_first)
 
 
 def test_stage_sends_undecided_pairs_to_smollm2(smollm2_server, tmp_path):
