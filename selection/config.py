@@ -73,9 +73,10 @@ class DataConfig:
     normalize_type: str = "all_problems"  # all_problems (fitted on train) / per_problem
     normalize_method: str = "minmax"  # minmax / quantile / winsorize
     reward_threshold: float = 0.5  # normalized score >= threshold votes "correct"
-    mv_as_verifier: bool = True  # add majority-vote agreement as one more verifier
+    mv_as_verifier: bool = False  # add majority-vote agreement as one more (dependent!) verifier
     nan_replacement: Any = "mask"  # mask (missing vote) / mean (problem mean) / a number
     random_seed: int = 0
+    calibration_problems: int = 0  # N > 0: N labelled training problems calibrate weak_supervision (reported)
     save_weaver_scores: bool = False  # write a new dataset with a weaver_scores column
     weaver_scores_path: Optional[str] = None  # default: <output_dir>/weaver_scores.hf
     difficulty_column: Optional[str] = None  # default: `level` or `difficulty` when present
@@ -105,6 +106,9 @@ class WeakSupervisionParams:
     drop_imbalanced_verifiers: str = "all"  # none / all (keep 0.1<rate<0.9) / small / large / adaptive
     use_deps: str = "none"  # none / drop (keep the best of each dependent group) / model or merge
     use_label_on_test: bool = False  # with class_balance=labels: take the test split's own labels
+    answer_pooling: str = "auto"  # auto / true / false: pool evidence over samples sharing an answer
+    evidence: str = "continuous"  # continuous (quantile bins of score ranks) / binary (votes at reward_threshold)
+    options: Dict[str, Any] = field(default_factory=dict)  # ContinuousLabelModel kwargs (evidence=continuous)
     cb_args: ClassBalanceArgs = field(default_factory=ClassBalanceArgs)
     label_model: Dict[str, Any] = field(default_factory=dict)  # keyword arguments of LabelModel()
     dependencies: Dict[str, Any] = field(default_factory=dict)  # DependencyAwareLabelModel kwargs (threshold, max_rounds)
@@ -114,6 +118,7 @@ class WeakSupervisionParams:
 class ContinuousParams:
     seed: int = 0
     drop_imbalanced_verifiers: str = "none"  # rates measured on scores binarized at reward_threshold
+    answer_pooling: str = "auto"  # auto / true / false: pool evidence over samples sharing an answer
     options: Dict[str, Any] = field(default_factory=dict)  # keyword arguments of ContinuousLabelModel
 
 
@@ -309,6 +314,11 @@ def validate(cfg) -> None:
                 f"model_params.{name}.drop_imbalanced_verifiers")
     _choice(cfg.model_params.weak_supervision.use_deps or "none", DEPS_RULES,
             "model_params.weak_supervision.use_deps")
+    for name in ("weak_supervision", "weak_supervision_continuous"):
+        _choice(str(cfg.model_params[name].answer_pooling).lower(), ("auto", "true", "false"),
+                f"model_params.{name}.answer_pooling")
+    _choice(cfg.model_params.weak_supervision.evidence, ("continuous", "binary"),
+            "model_params.weak_supervision.evidence")
     cb = cfg.model_params.weak_supervision.cb_args.class_balance
     if not (cb in ("estimate", "labels") or (isinstance(cb, float) and 0.0 < cb < 1.0)):
         raise InputError(f"model_params.weak_supervision.cb_args.class_balance={cb!r} must be "
@@ -318,6 +328,9 @@ def validate(cfg) -> None:
     w = cfg.normalize_method_params.winsorize
     if not 0.0 <= w.lower_quantile < w.upper_quantile <= 1.0:
         raise InputError("normalize_method_params.winsorize needs 0 <= lower_quantile < upper_quantile <= 1")
+    if not isinstance(d.calibration_problems, int) or isinstance(d.calibration_problems, bool) \
+            or d.calibration_problems < 0:
+        raise InputError(f"data_cfg.calibration_problems={d.calibration_problems!r} must be a count >= 0")
     if not cfg.methods:
         raise InputError("methods is empty: name at least one selection method")
     if d.save_weaver_scores and not (d.weaver_scores_path or cfg.output_dir):

@@ -118,6 +118,7 @@ class ContinuousLabelModel:
         xz = np.where(ok, x, 0.0)
         okf = ok.astype(np.float64)
         em.group_balance_ = {} if groups is not None else None  # tells prior_log_odds to fit per-group balances
+        previous = None
         for it in range(self.em_kwargs["max_iter"]):
             params = []
             for w in (post, 1.0 - post):
@@ -130,7 +131,7 @@ class ContinuousLabelModel:
             em.class_balance_ = float(np.clip(post.mean(), 1e-6, 1 - 1e-6))
             post = _sigmoid(em.prior_log_odds(llr, groups, class_balance) + llr)
             flat = np.concatenate([np.concatenate(p) for p in params])
-            if it and np.abs(flat - previous).max() < self.em_kwargs["tol"]:
+            if previous is not None and np.abs(flat - previous).max() < self.em_kwargs["tol"]:
                 break
             previous = flat
         self.n_iter_ = it + 1
@@ -141,6 +142,15 @@ class ContinuousLabelModel:
         (mu1, v1), (mu0, v0) = self._gauss
         ll = 0.5 * (np.log(v0 / v1) - (x - mu1) ** 2 / v1 + (x - mu0) ** 2 / v0)
         return np.nansum(ll, axis=1)
+
+    def verifier_llr(self, scores) -> np.ndarray:
+        """(items, columns): log-likelihood ratio per verifier / merged group (0 = missing)."""
+        normal = self._normal_scores(np.asarray(scores, dtype=np.float64))
+        if self.method == "quantile":
+            return self._em.column_llr(self._codes(normal))
+        (mu1, v1), (mu0, v0) = self._gauss
+        ll = 0.5 * (np.log(v0 / v1) - (normal - mu1) ** 2 / v1 + (normal - mu0) ** 2 / v0)
+        return np.nan_to_num(ll)
 
     # ---- inference -------------------------------------------------------------------------
     def log_odds(self, scores, groups=None, class_balance=None) -> np.ndarray:

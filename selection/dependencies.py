@@ -80,6 +80,60 @@ def find_groups(corr: np.ndarray, threshold: float, relative: float = 0.5,
         cut *= 1.25
 
 
+def factor_residual_groups(votes: np.ndarray, threshold: float = 0.15, max_fraction: float = 0.5,
+                           max_iter: int = 50) -> list[list[int]]:
+    """Dependent groups seen WITHOUT any posterior: pairs far above a one-factor model.
+
+    Given the label, independent verifiers are uncorrelated, so their marginal correlations
+    are products of loadings on the one hidden label: corr(j, k) = l_j l_k. The loadings are
+    fitted to the off-diagonal correlations by alternating least squares, leaving out pairs
+    with large positive residuals (refitted until that set is stable, so a block cannot pull
+    the fit toward itself), and pairs whose residual exceeds ``threshold`` and 4 robust
+    standard deviations are joined into groups. This catches a block large enough to
+    capture the label model's posterior, which the posterior-conditioned test then misses.
+    """
+    x = np.where(votes >= 0, votes, np.nan).astype(np.float64)
+    seen = ~np.isnan(x)
+    with np.errstate(all="ignore"):
+        mu, sd = np.nanmean(x, axis=0), np.nanstd(x, axis=0)
+    usable = seen.any(axis=0) & (np.nan_to_num(sd) > 0)
+    z = np.where(seen & usable, (x - np.nan_to_num(mu)) / np.where(usable, sd, 1.0), 0.0)
+    both = _gram(seen.astype(np.float64), seen.astype(np.float64))
+    corr = _gram(z, z) / np.maximum(both, 1.0)
+    m = corr.shape[0]
+    off = ~np.eye(m, dtype=bool) & usable[:, None] & usable[None, :] & (both > 0)
+    if m < 3 or not off.any():
+        return []
+    keep = off.copy()
+    mean_off = np.where(off, corr, 0.0).sum(axis=1) / np.maximum(off.sum(axis=1), 1)
+    lam = np.sqrt(np.maximum(mean_off, 1e-4))
+    cut = threshold
+    for _ in range(max_iter):
+        for _ in range(20):
+            num = np.where(keep, corr, 0.0) @ lam
+            den = np.where(keep, 1.0, 0.0) @ (lam * lam)
+            lam = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
+        resid = np.where(off, corr - np.outer(lam, lam), 0.0)
+        spread = 1.4826 * np.median(np.abs(resid[keep])) if keep.any() else 0.0
+        cut = max(threshold, 4.0 * spread)
+        new_keep = off & (resid <= cut)
+        if np.array_equal(new_keep, keep):
+            break
+        keep = new_keep
+    return find_groups(np.where(off, resid, 0.0), cut, relative=0.0, max_fraction=max_fraction)
+
+
+def _union_groups(m: int, *lists: list[list[int]]) -> list[list[int]]:
+    """Connected components of the union of several groupings (singletons left out)."""
+    adj = np.zeros((m, m), dtype=bool)
+    for groups in lists:
+        for g in groups:
+            adj[np.ix_(g, g)] = True
+    _, comp = csgraph.connected_components(csr_matrix(adj), directed=False)
+    out = [np.flatnonzero(comp == c).tolist() for c in np.unique(comp)]
+    return sorted(g for g in out if len(g) > 1)
+
+
 def _count_codes(votes: np.ndarray, group: list[int]) -> np.ndarray:
     """A group's joint vote: number of members voting 1 (rescaled when some abstain), -1 if none voted."""
     sub = votes[:, group]
@@ -100,12 +154,13 @@ class DependencyAwareLabelModel:
     """
 
     def __init__(self, handling: str = "merge", threshold: float = 0.05, max_rounds: int = 6,
-                 **label_model_kwargs):
+                 residual_test: bool = True, **label_model_kwargs):
         if handling not in HANDLINGS:
             raise InputError(f"unknown dependency handling {handling!r}; choose from {HANDLINGS}")
         self.handling = handling
         self.threshold = threshold
         self.max_rounds = max_rounds
+        self.residual_test = residual_test
         self.label_model_kwargs = label_model_kwargs
 
     def _columns(self, votes: np.ndarray, dep_groups: list[list[int]]):
@@ -130,9 +185,19 @@ class DependencyAwareLabelModel:
         dep_groups: list[list[int]] = []
         self.n_rounds_ = 0
         self._em = base._em
+        self.residual_groups_ = factor_residual_groups(votes) if self.residual_test else []
+        if self.residual_groups_:  # start from a posterior the block could not capture
+            dep_groups = self.residual_groups_
+            codes, n_values, self.kept_ = self._columns(votes, dep_groups)
+            em = CategoricalEM(**{k: v for k, v in self.label_model_kwargs.items() if k != "init"})
+            self._em = em.fit(codes, n_values, LabelModel.majority_posterior(codes.clip(-1, 1)),
+                              groups, class_balance)
+            llr = em.log_likelihood_ratio(codes)
+            post = _sigmoid(em.prior_log_odds(llr, groups, class_balance) + llr)
         for _ in range(self.max_rounds):
             self.correlation_ = conditional_correlation(votes, post)
-            found = find_groups(self.correlation_, self.threshold)
+            found = _union_groups(votes.shape[1], find_groups(self.correlation_, self.threshold),
+                                  self.residual_groups_)
             self.n_rounds_ += 1
             if found == dep_groups:
                 break
@@ -153,6 +218,10 @@ class DependencyAwareLabelModel:
         self.tpr_ = (col(post, pos) + 0.5) / (col(post, seen) + 1.0)
         self.tnr_ = (col(1 - post, seen & ~pos) + 0.5) / (col(1 - post, seen) + 1.0)
         return self
+
+    def verifier_llr(self, votes) -> np.ndarray:
+        """(items, columns): log-likelihood ratio per kept verifier / merged group (0 = abstained)."""
+        return self._em.column_llr(self._columns(LabelModel._check_votes(votes), self.dependent_groups_)[0])
 
     def log_odds(self, votes, groups=None, class_balance=None) -> np.ndarray:
         votes = LabelModel._check_votes(votes)

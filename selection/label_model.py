@@ -168,6 +168,15 @@ class CategoricalEM:
         """sum_j log P(vote_j | y=1) - log P(vote_j | y=0): the evidence, without the prior."""
         return self._one_hot(np.asarray(codes, dtype=np.int64)) @ (self.log_theta1_ - self.log_theta0_)
 
+    def column_llr(self, codes: np.ndarray) -> np.ndarray:
+        """(items, columns): log P(value | y=1) - log P(value | y=0) per column, 0 where missing."""
+        codes = np.asarray(codes, dtype=np.int64)
+        diff = self.log_theta1_ - self.log_theta0_
+        present = codes >= 0
+        out = np.zeros(codes.shape)
+        out[present] = diff[(codes + self.offsets_[None, :-1])[present]]
+        return out
+
     def prior_log_odds(self, llr: np.ndarray, groups=None, class_balance=None) -> np.ndarray:
         """logit P(y=1) per item: given, per group (re-estimated for new groups), or global."""
         n = llr.shape[0]
@@ -250,6 +259,10 @@ class LabelModel:
         self.n_iter_ = self._em.n_iter_
         self.coverage_ = (votes >= 0).mean(axis=0)  # share of items each verifier voted on
         return self
+
+    def verifier_llr(self, votes) -> np.ndarray:
+        """(items, verifiers): each verifier's own log-likelihood ratio (0 where it abstained)."""
+        return self._em.column_llr(self._check_votes(votes))
 
     @property
     def weights_(self) -> np.ndarray:

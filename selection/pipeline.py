@@ -68,6 +68,31 @@ def split_problems(n: int, cfg, rng: np.random.Generator) -> tuple[np.ndarray, n
     return np.sort(train), np.sort(test), same
 
 
+def drop_unusable_verifiers(data: SelectionData, train_idx: np.ndarray) -> tuple[SelectionData, dict[str, str]]:
+    """Leave out verifiers that carry no information on the training split, and say why.
+
+    All scores missing, or one value for every sample: no label model can learn anything from
+    them, and some would divide by zero. Raises a one-line InputError when none is left.
+    """
+    scores = data.scores[train_idx]
+    valid = data.valid[train_idx]
+    dropped: dict[str, str] = {}
+    keep = []
+    for j, v in enumerate(data.verifiers):
+        col = scores[:, :, j][valid]
+        seen = col[~np.isnan(col)]
+        if seen.size == 0:
+            dropped[v.name] = "every score on the training split is missing"
+        elif np.ptp(seen) == 0:
+            dropped[v.name] = f"the same score ({seen[0]:g}) for every training sample"
+        else:
+            keep.append(j)
+    if not keep:
+        reasons = "; ".join(f"{n}: {why}" for n, why in dropped.items())
+        raise InputError(f"no usable verifier on the training split ({reasons})")
+    return (data.take_verifiers(keep) if dropped else data), dropped
+
+
 def _metrics(scores, split, seed, labels_used: bool, problems=None) -> dict[str, Any]:
     chosen = select(scores, split.valid, seed)
     out = selection_metrics(chosen, split.labels, split.valid, problems)
@@ -81,24 +106,30 @@ def k_values(max_k: int) -> list[int]:
     return ks + ([max_k] if max_k > 1 else [])
 
 
-def run_selection(cfg) -> dict[str, Any]:
+def run_selection(cfg, dataset=None) -> dict[str, Any]:
+    """The selection stage; ``dataset`` (an HF Dataset already in memory) replaces loading
+    ``data_cfg.dataset_path`` (the Python API and the benches use it; the path is still recorded)."""
     from toolkit.dataset_io import load_dataset_from_path
 
     d = cfg.data_cfg
-    if not d.dataset_path:
-        raise InputError("data_cfg.dataset_path is required (a .hf folder, .jsonl/.parquet file or hub id)")
-    dataset = load_dataset_from_path(str(d.dataset_path))
+    if dataset is None:
+        if not d.dataset_path:
+            raise InputError("data_cfg.dataset_path is required (a .hf folder, .jsonl/.parquet file or hub id)")
+        dataset = load_dataset_from_path(str(d.dataset_path))
     data = load_selection_data(dataset, cfg.verifier_cfg, d.difficulty_column)
     rng = np.random.default_rng(int(d.random_seed))
     if d.shuffle_samples:
         data = shuffle_samples(data, rng)
     train_idx, test_idx, same = split_problems(data.n_problems, cfg, rng)
+    data, dropped = drop_unusable_verifiers(data, train_idx)
     train = limit_samples(data.take_problems(train_idx), d.train_samples)
     test = train if same else limit_samples(data.take_problems(test_idx), d.test_samples)
 
     pre = Preprocessor(cfg).fit(train)
     p_train, p_test = pre.transform(train), pre.transform(test)
     names = list(dict.fromkeys(list(cfg.methods) + [cfg.model_cfg.model_type]))
+    if d.calibration_problems and "weak_supervision_calibrated" not in names:
+        names.append("weak_supervision_calibrated")  # the small-label row, beside the label-free default
     methods, results = {}, {}
     seed = int(d.random_seed)
     scores_test = {}
@@ -121,7 +152,7 @@ def run_selection(cfg) -> dict[str, Any]:
     source, groups = difficulty_groups(test.difficulty, test.labels, test.valid)
     per_difficulty = {g: {n: _metrics(s, p_test, seed, results[n]["labels_used"], mask)
                           for n, s in scores_test.items()} for g, mask in groups.items()}
-    warnings = list(data.notes)
+    warnings = list(data.notes) + [f"verifier {n} left out: {why}" for n, why in dropped.items()]
     if same:
         warnings.append("evaluated on the training set (data_cfg.train_split=1.0): test metrics are "
                         "training metrics, as in the reference's headline numbers")
@@ -132,20 +163,49 @@ def run_selection(cfg) -> dict[str, Any]:
                     "max_samples": int(data.valid.sum(axis=1).max()),
                     "verifiers": [{"name": v.name, "column": v.column, "kind": v.kind, "size_b": v.size_b}
                                   for v in data.verifiers],
-                    "prepared_verifiers": p_train.names},
+                    "prepared_verifiers": p_train.names,
+                    "dropped_verifiers": dropped},
         "split": {"train_problems": int(len(train_idx)), "test_problems": int(len(test_idx)),
-                  "evaluated_on_training_set": same, "random_seed": seed},
+                  "evaluated_on_training_set": same, "random_seed": seed,
+                  "train_ids": data.problem_ids[train_idx].tolist(),
+                  "test_ids": data.problem_ids[test_idx].tolist()},
         "primary_method": methods[cfg.model_cfg.model_type].name,
         "methods": results,
         "per_difficulty": {"source": source, "split": "test", "groups": per_difficulty},
         "labels_used": label_uses,
         "warnings": warnings,
     }
+    out["reliability"] = reliability(methods[cfg.model_cfg.model_type], p_train, cfg, dropped)
     if cfg.k_curve:
         out["k_curve"] = k_curve(methods, pre, test, seed)
     if cfg.output_dir:
         write_outputs(out, cfg, methods, pre, data, dataset, train_idx, test_idx, same)
     return out
+
+
+def reliability(method, split, cfg, dropped: dict[str, str]) -> dict[str, Any]:
+    """Per verifier: estimated (label-free posterior) beside true quality, on the training split."""
+    from selection.report import verifier_reliability
+
+    valid = split.valid
+    post = method.probability(method.score(split))[valid]
+    post = np.clip(np.nan_to_num(post, nan=0.5), 0.0, 1.0)
+    info = method.info.get("all", {}) if isinstance(method.info, dict) else {}
+    status = dict(info.get("dropped", {}))
+    weights = None
+    if "tpr" in info:
+        weights = {n: float(np.log(t / (1 - info["tnr"][n])) - np.log((1 - t) / info["tnr"][n]))
+                   for n, t in info["tpr"].items() if 0 < t < 1 and 0 < info["tnr"][n] < 1}
+    labels = split.labels[valid]
+    report = verifier_reliability(split.scores[valid], post, split.names, labels=labels,
+                                  threshold=cfg.data_cfg.reward_threshold, status=status, weights=weights)
+    blank = {k: None for k in report["verifiers"][0]} if report["verifiers"] else {}
+    for name, why in dropped.items():
+        report["verifiers"].append({**blank, "name": name, "status": "dropped: " + why})
+    report["dependent_groups"] = info.get("dependent_groups", [])
+    report["method"] = method.name
+    report["split"] = "train"
+    return report
 
 
 def k_curve(methods: dict, pre: Preprocessor, test: SelectionData, seed: int) -> dict[str, Any]:
@@ -176,7 +236,29 @@ def write_outputs(out, cfg, methods, pre, data, dataset, train_idx, test_idx, sa
         from selection.plot import plot_results
 
         out["plots"] = [str(p) for p in plot_results(out, folder)]
-    (folder / "results.json").write_text(json.dumps(out, indent=2, default=_json_default))
+    from selection.report import write_reliability_report
+
+    paths = write_reliability_report(out["reliability"], folder, groups=out["reliability"]["dependent_groups"],
+                                     title=f"Verifier reliability ({out['reliability']['method']}, training split)")
+    out["reliability_report"] = [str(p) for p in paths]
+    write_json_atomic(folder / "results.json", out)
+
+
+def write_json_atomic(path: Path, value) -> None:
+    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(json.dumps(value, indent=2, default=_json_default))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _json_default(value):
@@ -204,6 +286,8 @@ def format_table(results: dict[str, Any]) -> str:
     tail = []
     if split["evaluated_on_training_set"]:
         tail.append("WARNING: test split = training split (train_split=1.0); numbers are not held out.")
+    for name, why in results["dataset"].get("dropped_verifiers", {}).items():
+        tail.append(f"WARNING: verifier {name} left out: {why}")
     for name, use in results["labels_used"].items():
         tail.append(f"labels used by {name}: {use}")
     return "\n".join([head, *lines, *tail])

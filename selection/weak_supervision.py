@@ -49,6 +49,8 @@ def balanced_verifiers(rates: np.ndarray, rule: str) -> np.ndarray:
         keep = r > 0.5
     elif rule == "large":
         keep = (r < 0.5) & (r >= 0)
+    elif rule == "small_continuous":  # continuous evidence: drop only nearly constant verifiers
+        keep = r > 0.1
     else:
         keep = r >= 0
     if not keep.any():
@@ -94,8 +96,8 @@ def cluster_feature(split: Prepared, cluster_type: str) -> np.ndarray:
 class _Unit:
     """One fitted label model over a subset of verifiers (the dataset, or one cluster)."""
 
-    def __init__(self, keep: np.ndarray, model, rule: str):
-        self.keep, self.model, self.rule = keep, model, rule
+    def __init__(self, keep: np.ndarray, model, rule: str, rates: np.ndarray | None = None):
+        self.keep, self.model, self.rule, self.rates = keep, model, rule, rates
 
 
 @register
@@ -112,15 +114,42 @@ class WeakSupervision(Method):
         self._label_uses: list[str] = []
 
     # ---- what the model sees ------------------------------------------------------------------
+    @property
+    def continuous(self) -> bool:
+        return str(getattr(self.params, "evidence", "binary")) == "continuous"
+
     def features(self, split: Prepared) -> np.ndarray:
-        """(P, S, V) inputs of the label model: binary votes here, continuous in the variant."""
+        """(P, S, V) inputs of the label model: binary votes, or the scores themselves."""
+        if self.continuous:
+            return split.scores
         return binarize(split.scores, self.cfg.data_cfg.reward_threshold)
 
     def rates(self, x: np.ndarray) -> np.ndarray:
-        return vote_rates(x)
+        """Vote rates for ``drop_imbalanced_verifiers``.
+
+        Continuous evidence has no threshold to vote at; a verifier is "imbalanced" when it is
+        nearly constant, so its rate is the share of samples NOT at its most common value
+        (a verifier giving one value to 95% of samples has rate 0.05 and rule ``all`` drops it).
+        """
+        if not self.continuous:
+            return vote_rates(x)
+        out = np.full(x.shape[1], np.nan)
+        for j in range(x.shape[1]):
+            col = x[:, j][~np.isnan(x[:, j])]
+            if col.size:
+                _, counts = np.unique(col, return_counts=True)
+                out[j] = 1.0 - counts.max() / col.size
+        return out
 
     def new_model(self):
         """A LabelModel, or its dependency-aware wrapper when use_deps asks to drop/merge groups."""
+        if self.continuous:
+            from selection.continuous import ContinuousLabelModel
+
+            options = dict(self.params.options or {})
+            if (self.params.use_deps or "none") == "none":
+                options.setdefault("dependent_groups", None)
+            return _construct(ContinuousLabelModel, options, f"model_params.{self.params_key}.options")
         kwargs = dict(self.params.label_model)
         mode = self.params.use_deps or "none"
         if mode == "none":
@@ -170,10 +199,11 @@ class WeakSupervision(Method):
                 cb = estimate_class_balance(binarize_if_needed(items, self), groups,
                                             dict(getattr(self.params, "label_model", {})))
             rule = adaptive_rule(float(np.mean(cb)))
-        keep = balanced_verifiers(self.rates(items), rule)
+        rates = self.rates(items)
+        keep = balanced_verifiers(rates, "small_continuous" if self.continuous and rule != "none" else rule)
         model = self.new_model()
         model.fit(items[:, keep], groups=groups, class_balance=self._class_balance(split, problems, for_test=False))
-        return _Unit(keep, model, rule)
+        return _Unit(keep, model, rule, rates)
 
     def fit(self, train: Prepared) -> None:
         x = self.features(train)
@@ -188,6 +218,7 @@ class WeakSupervision(Method):
                     self.units[int(c)] = self._fit_unit(train, members, x)
         self.units[-1] = self._fit_unit(train, problems, x)  # global model, fallback for small clusters
         self.info = self._describe(train.names)
+        self._fit_answers(train)
 
     def _assign_clusters(self, split: Prepared, fit: bool) -> np.ndarray:
         n = self.cluster_cfg.n_clusters
@@ -205,6 +236,10 @@ class WeakSupervision(Method):
             kept = [names[i] for i in unit.keep]
             entry = {"drop_rule": unit.rule, "verifiers": kept,
                      "class_balance": round(float(unit.model.class_balance_), 4)}
+            if unit.rates is not None:
+                entry["dropped"] = {names[j]: f"dropped by drop_imbalanced_verifiers={unit.rule}: "
+                                    f"votes 'correct' on {unit.rates[j]:.0%} of training samples"
+                                    for j in range(len(names)) if j not in set(unit.keep.tolist())}
             if hasattr(unit.model, "tpr_") and len(unit.model.tpr_) == len(kept):
                 entry["tpr"] = dict(zip(kept, np.round(unit.model.tpr_, 4).tolist()))
                 entry["tnr"] = dict(zip(kept, np.round(unit.model.tnr_, 4).tolist()))
@@ -215,9 +250,14 @@ class WeakSupervision(Method):
         return out
 
     # ---- scoring --------------------------------------------------------------------------------
-    def score(self, split: Prepared) -> np.ndarray:
+    def _evidence_and_prior(self, split: Prepared, per_verifier: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """(P, S, m) verifier evidence (log-likelihood ratios) and (P, S) prior log-odds of every
+        real sample. m = 1 (the sum) unless ``per_verifier`` and one model covers every problem:
+        then one column per verifier / merged group of the model."""
         x = self.features(split)
-        out = np.full(split.valid.shape, np.nan)
+        per_verifier = per_verifier and len(self.units) == 1 and hasattr(self.units[-1].model, "verifier_llr")
+        llr = None
+        prior = np.full(split.valid.shape, np.nan)
         if len(self.units) > 1:
             assign = self._assign_clusters(split, fit=False)
             assign = np.where(np.isin(assign, list(self.units)), assign, -1)
@@ -235,8 +275,42 @@ class WeakSupervision(Method):
             rows = np.broadcast_to(problems[:, None], split.valid[problems].shape)[split.valid[problems]]
             cols = np.broadcast_to(np.arange(split.valid.shape[1])[None, :],
                                    split.valid[problems].shape)[split.valid[problems]]
-            out[rows, cols] = self._posterior(unit.model, inputs, groups, cb)
-        return out
+            evidence = self._posterior(unit.model, inputs, None, 0.5)  # a prior of 1/2 adds nothing
+            columns = unit.model.verifier_llr(inputs) if per_verifier else evidence[:, None]
+            if llr is None:
+                llr = np.full(split.valid.shape + (columns.shape[1],), np.nan)
+            llr[rows, cols] = columns
+            prior[rows, cols] = self._posterior(unit.model, inputs, groups, cb) - evidence
+        if llr is None:
+            llr = np.full(split.valid.shape + (1,), np.nan)
+        return llr, prior
+
+    def _fit_answers(self, train: Prepared) -> None:
+        """Answer pooling (``answer_pooling``: auto / true / false), fitted on training evidence."""
+        from selection.answers import AnswerModel, answer_clusters, has_answers
+
+        mode = str(getattr(self.params, "answer_pooling", "false")).lower()
+        self.answers = None
+        if mode in ("false", "none", "off"):
+            return
+        usable = has_answers(train.data.answer_codes, train.valid)
+        if not usable:
+            if mode == "true":
+                self.info["answer_pooling"] = "requested, but the training split has no repeated answers"
+            return
+        clusters = answer_clusters(train.data.answer_codes, train.valid)
+        llr, _ = self._evidence_and_prior(train, per_verifier=True)
+        self.answers = AnswerModel().fit(llr, clusters)
+        self.info["answer_pooling"] = self.answers.describe()
+
+    def score(self, split: Prepared) -> np.ndarray:
+        pooled = self.answers is not None and (split.data.answer_codes[split.valid] >= 0).any()
+        llr, prior = self._evidence_and_prior(split, per_verifier=pooled)
+        if pooled:
+            from selection.answers import answer_clusters
+
+            return self.answers.sample_scores(llr, answer_clusters(split.data.answer_codes, split.valid))
+        return prior + llr[..., 0]
 
     @staticmethod
     def _posterior(model, inputs, groups, class_balance) -> np.ndarray:
@@ -268,20 +342,75 @@ def binarize_if_needed(items: np.ndarray, method: WeakSupervision) -> np.ndarray
 
 @register
 class WeakSupervisionContinuous(WeakSupervision):
-    """The same pipeline on the normalized scores themselves, without binarizing them."""
+    """``weak_supervision`` with ``evidence=continuous`` and its own parameter section (kept for
+    configs that name it); dependent groups follow ``options.dependent_groups`` (default auto)."""
 
     name = "weak_supervision_continuous"
-    description = "label model over continuous normalized scores (no threshold)"
+    description = "label model over continuous scores (quantile bins of their ranks, no threshold)"
     params_key = "weak_supervision_continuous"
 
-    def features(self, split: Prepared) -> np.ndarray:
-        return split.scores
-
-    def rates(self, x: np.ndarray) -> np.ndarray:
-        return vote_rates(binarize(x, self.cfg.data_cfg.reward_threshold))
+    @property
+    def continuous(self) -> bool:
+        return True
 
     def new_model(self):
         from selection.continuous import ContinuousLabelModel
 
         return _construct(ContinuousLabelModel, dict(self.params.options),
                           "model_params.weak_supervision_continuous.options")
+
+
+@register
+class CalibratedWeakSupervision(WeakSupervision):
+    """``weak_supervision`` fitted without labels, then calibrated on a FEW labelled problems.
+
+    ``data_cfg.calibration_problems=N`` picks N training problems at random (seeded); a
+    logistic regression on their samples maps [the label-free score, each verifier's own
+    evidence] to the labels, L2-regularized so that a handful of problems cannot overfit it.
+    Reported with ``labels_used`` naming N; a separate row, never the label-free default.
+    """
+
+    name = "weak_supervision_calibrated"
+    kind = "supervised"
+    description = "weak_supervision, then a logistic calibration on N labelled training problems"
+    params_key = "weak_supervision"
+
+    def _features(self, split: Prepared) -> np.ndarray:
+        base = super().score(split)
+        llr, _ = self._evidence_and_prior(split, per_verifier=True)
+        with np.errstate(all="ignore"):
+            return np.concatenate([np.nan_to_num(base)[..., None], np.nan_to_num(llr)], axis=-1)
+
+    def fit(self, train: Prepared) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        n = int(self.cfg.data_cfg.calibration_problems)
+        if n <= 0:
+            raise InputError(f"{self.name} needs data_cfg.calibration_problems=N (N labelled training problems)")
+        super().fit(train)
+        rng = np.random.default_rng(self.seed + 7)
+        labelled = np.flatnonzero((train.valid & ~np.isnan(train.labels)).any(axis=1))
+        if len(labelled) == 0:
+            raise InputError(f"{self.name} needs answer_correct labels on the training split; the dataset has none")
+        chosen = np.sort(rng.permutation(labelled)[: min(n, len(labelled))])
+        feats = self._features(train)[chosen]
+        mask = train.valid[chosen] & ~np.isnan(train.labels[chosen])
+        x, y = feats[mask], train.labels[chosen][mask].astype(int)
+        self.n_calibration = len(chosen)
+        self._label_uses.append(f"answer_correct of {len(chosen)} calibration problems of the training split "
+                                "(data_cfg.calibration_problems)")
+        if len(np.unique(y)) < 2:
+            self.calibrator = None
+            self.info["calibration"] = "one class among the calibration labels: label-free scores kept"
+            return
+        self.scale = np.maximum(x.std(axis=0), 1e-6)
+        self.calibrator = LogisticRegression(C=1.0, class_weight="balanced", max_iter=1000).fit(x / self.scale, y)
+        self.info["calibration"] = {"problems": len(chosen), "samples": int(mask.sum())}
+
+    def score(self, split: Prepared) -> np.ndarray:
+        if getattr(self, "calibrator", None) is None:
+            return super().score(split)
+        feats = self._features(split)
+        out = np.full(split.valid.shape, np.nan)
+        out[split.valid] = self.calibrator.decision_function(feats[split.valid] / self.scale)
+        return out

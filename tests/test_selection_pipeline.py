@@ -55,7 +55,7 @@ def test_results_json_structure_and_label_flags(dataset, tmp_path):
     assert ws["select_at_1"] > res["methods"]["first_sample"]["test"]["select_at_1"]
     assert ws["gap"] == pytest.approx(ws["pass_at_k"] - ws["select_at_1"])
     # weaver_scores and *_step_scores equal the labels but are never verifiers
-    assert res["dataset"]["prepared_verifiers"] == ["A", "B", "C", "P_min", "J", "majority_vote_agreement"]
+    assert res["dataset"]["prepared_verifiers"] == ["A", "B", "C", "P_min", "J"]
 
 
 def test_per_difficulty_and_plots(dataset, tmp_path):
