@@ -114,6 +114,7 @@ class AnswerModel:
                 grad = design.T @ (q - p) - 1e-3 * theta  # a whisper of ridge keeps it finite
                 hess = (design * (p * (1 - p))[:, None]).T @ design + 1e-3 * np.eye(2)
                 theta = theta + np.linalg.solve(hess, grad)
+                theta[1] = max(theta[1], 0.0)  # a popular answer is never LESS likely to be right
             if np.abs(theta - old).max() < self.tol:
                 break
         return float(theta[0]), float(theta[1])
@@ -149,10 +150,11 @@ class AnswerModel:
             rho = np.where(den > 0, num / np.maximum(den, _EPS), 0.0)
         return np.clip(rho, 0.0, 0.99)
 
-    def fit(self, llr: np.ndarray, cl: Clusters) -> "AnswerModel":
+    def fit(self, llr: np.ndarray, cl: Clusters, start: tuple[float, float] = (0.0, 1.0)) -> "AnswerModel":
         m = llr.shape[-1]
         sums = self._sums(llr, cl)
-        self.rho_, a, b = np.zeros(m), 0.0, 1.0
+        self.rho_ = np.zeros(m)
+        a, b = start
         for self.n_rounds_ in range(1, self.max_rounds + 1):
             evidence = self.pooled(llr, cl, sums=sums)
             a, b = self._fit_prior(evidence, cl.log_share, a, b)
@@ -163,6 +165,29 @@ class AnswerModel:
             if done:
                 break
         self.a_, self.b_ = a, b
+        return self
+
+    def fit_joint(self, model, codes: np.ndarray, cl: Clusters, max_iter: int = 100) -> "AnswerModel":
+        """With fewer than three verifier columns the sample-level label model is not identified
+        (a latent class needs three conditionally independent views); the answers are the missing
+        view. EM then also refits the verifiers' value distributions, each sample weighted by its
+        answer's posterior (``model._em.m_step``). Starts from the two-stage fit.
+        """
+        ok = cl.index >= 0
+        idx = cl.index[ok]
+        llr = np.full(cl.index.shape + (codes.shape[1],), np.nan)
+        llr[ok] = model._em.column_llr(codes)
+        self.fit(llr, cl)
+        q_old = None
+        for self.n_iter_ in range(1, max_iter + 1):
+            q = _sigmoid(self.cluster_log_odds(llr, cl))
+            model._em.m_step(codes, q[idx])
+            llr[ok] = model._em.column_llr(codes)
+            self.fit(llr, cl, start=(self.a_, self.b_))
+            if q_old is not None and np.abs(q - q_old).max() < 1e-4:
+                break
+            q_old = q
+        self.joint_ = True
         return self
 
     def cluster_log_odds(self, llr: np.ndarray, cl: Clusters) -> np.ndarray:
@@ -179,5 +204,6 @@ class AnswerModel:
     def describe(self, names: list[str] | None = None) -> dict:
         rho = np.round(self.rho_, 4).tolist()
         return {"share_weight": round(self.b_, 4), "intercept": round(self.a_, 4),
+                "verifiers_refit_on_answers": bool(getattr(self, "joint_", False)),
                 "within_answer_correlation": dict(zip(names, rho)) if names and len(names) == len(rho) else rho,
                 "rounds": self.n_rounds_}

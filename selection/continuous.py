@@ -59,7 +59,9 @@ class ContinuousLabelModel:
             if training:
                 mid = stats.rankdata(col[ok], method="average") - 0.5
             else:
-                mid = 0.5 * (np.searchsorted(ref, col[ok], side="left") + np.searchsorted(ref, col[ok], side="right"))
+                values, inverse = np.unique(col[ok], return_inverse=True)  # sorted queries: cache-friendly
+                mid = (0.5 * (np.searchsorted(ref, values, side="left")
+                              + np.searchsorted(ref, values, side="right")))[inverse]
             out[ok, j] = stats.norm.ppf((mid + 0.5) / (len(ref) + 1.0))  # mid-rank: ties share
         if self.dependent_groups_:
             grouped = {j for g in self.dependent_groups_ for j in g}
@@ -142,6 +144,12 @@ class ContinuousLabelModel:
         (mu1, v1), (mu0, v0) = self._gauss
         ll = 0.5 * (np.log(v0 / v1) - (x - mu1) ** 2 / v1 + (x - mu0) ** 2 / v0)
         return np.nansum(ll, axis=1)
+
+    def codes(self, scores) -> np.ndarray | None:
+        """The categorical codes the EM sees (for ``self._em.m_step``); None for the Gaussian method."""
+        if self.method != "quantile":
+            return None
+        return self._codes(self._normal_scores(np.asarray(scores, dtype=np.float64)))
 
     def verifier_llr(self, scores) -> np.ndarray:
         """(items, columns): log-likelihood ratio per verifier / merged group (0 = missing)."""

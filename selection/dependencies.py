@@ -104,22 +104,24 @@ def factor_residual_groups(votes: np.ndarray, threshold: float = 0.15, max_fract
     off = ~np.eye(m, dtype=bool) & usable[:, None] & usable[None, :] & (both > 0)
     if m < 3 or not off.any():
         return []
+    # Start from each verifier's MEDIAN correlation with the others: a block smaller than half
+    # of the verifiers cannot move a median, so its pairs stand out from the first residuals.
+    med = np.array([np.median(corr[j, off[j]]) if off[j].any() else 0.0 for j in range(m)])
+    lam = np.sqrt(np.maximum(med, 1e-4))
     keep = off.copy()
-    mean_off = np.where(off, corr, 0.0).sum(axis=1) / np.maximum(off.sum(axis=1), 1)
-    lam = np.sqrt(np.maximum(mean_off, 1e-4))
     cut = threshold
-    for _ in range(max_iter):
-        for _ in range(20):
-            num = np.where(keep, corr, 0.0) @ lam
-            den = np.where(keep, 1.0, 0.0) @ (lam * lam)
-            lam = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
+    for it in range(max_iter):
         resid = np.where(off, corr - np.outer(lam, lam), 0.0)
         spread = 1.4826 * np.median(np.abs(resid[keep])) if keep.any() else 0.0
         cut = max(threshold, 4.0 * spread)
         new_keep = off & (resid <= cut)
-        if np.array_equal(new_keep, keep):
+        if it > 0 and np.array_equal(new_keep, keep):
             break
         keep = new_keep
+        for _inner in range(20):  # loadings by alternating least squares on the kept pairs
+            num = np.where(keep, corr, 0.0) @ lam
+            den = np.where(keep, 1.0, 0.0) @ (lam * lam)
+            lam = np.where(den > 0, num / np.maximum(den, 1e-12), 0.0)
     return find_groups(np.where(off, resid, 0.0), cut, relative=0.0, max_fraction=max_fraction)
 
 
@@ -218,6 +220,10 @@ class DependencyAwareLabelModel:
         self.tpr_ = (col(post, pos) + 0.5) / (col(post, seen) + 1.0)
         self.tnr_ = (col(1 - post, seen & ~pos) + 0.5) / (col(1 - post, seen) + 1.0)
         return self
+
+    def codes(self, votes) -> np.ndarray:
+        """The categorical codes the EM sees (for ``self._em.m_step``)."""
+        return self._columns(LabelModel._check_votes(votes), self.dependent_groups_)[0]
 
     def verifier_llr(self, votes) -> np.ndarray:
         """(items, columns): log-likelihood ratio per kept verifier / merged group (0 = abstained)."""

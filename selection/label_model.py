@@ -145,6 +145,13 @@ class CategoricalEM:
         if params is None:
             post, _, params = em_map(post)
         self.log_theta1_, self.log_theta0_ = params
+        if fixed_prior is None and self.orientation(value_totals) < 0:
+            # EM found the mirror image (the classes swapped): with few verifiers both are fixed
+            # points. Codes are ordered (higher = says "more correct"), and verifiers are taken to
+            # be better than chance on the whole, so the labels are swapped back.
+            self.log_theta1_, self.log_theta0_ = self.log_theta0_, self.log_theta1_
+            post = 1.0 - post
+            self.flipped_ = True
         self.class_balance_ = float(np.clip(post.mean(), _EPS, 1 - _EPS)) if fixed_prior is None \
             else float(fixed_prior.mean())
         if gidx is not None and fixed_prior is None:
@@ -167,6 +174,28 @@ class CategoricalEM:
     def log_likelihood_ratio(self, codes: np.ndarray) -> np.ndarray:
         """sum_j log P(vote_j | y=1) - log P(vote_j | y=0): the evidence, without the prior."""
         return self._one_hot(np.asarray(codes, dtype=np.int64)) @ (self.log_theta1_ - self.log_theta0_)
+
+    def orientation(self, value_totals: np.ndarray | None = None) -> float:
+        """Sum over columns of the covariance between a value's rank and its log-likelihood ratio
+        (values weighted by how often they occur): > 0 when higher values mean "more correct"."""
+        diff = self.log_theta1_ - self.log_theta0_
+        total = 0.0
+        for j in range(len(self.n_values_)):
+            sl = slice(self.offsets_[j], self.offsets_[j + 1])
+            w = np.ones(self.n_values_[j]) if value_totals is None else value_totals[sl] + 1e-9
+            v = np.arange(self.n_values_[j], dtype=np.float64)
+            vc = v - np.average(v, weights=w)
+            d = diff[sl] - np.average(diff[sl], weights=w)
+            total += float(np.average(vc * d, weights=w))
+        return total
+
+    def m_step(self, codes: np.ndarray, weights: np.ndarray) -> None:
+        """Refit every column's value distributions from soft labels ``weights`` = P(y=1) per item."""
+        X = self._one_hot(np.asarray(codes, dtype=np.int64))
+        totals = np.asarray(X.sum(axis=0)).ravel()
+        counts1 = X.T @ np.asarray(weights, dtype=np.float64)
+        self.log_theta1_ = np.log(self._normalise(counts1))
+        self.log_theta0_ = np.log(self._normalise(totals - counts1))
 
     def column_llr(self, codes: np.ndarray) -> np.ndarray:
         """(items, columns): log P(value | y=1) - log P(value | y=0) per column, 0 where missing."""
@@ -263,6 +292,10 @@ class LabelModel:
     def verifier_llr(self, votes) -> np.ndarray:
         """(items, verifiers): each verifier's own log-likelihood ratio (0 where it abstained)."""
         return self._em.column_llr(self._check_votes(votes))
+
+    def codes(self, votes) -> np.ndarray:
+        """The categorical codes the EM sees (for ``self._em.m_step``)."""
+        return self._check_votes(votes)
 
     @property
     def weights_(self) -> np.ndarray:

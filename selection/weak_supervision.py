@@ -255,7 +255,7 @@ class WeakSupervision(Method):
         real sample. m = 1 (the sum) unless ``per_verifier`` and one model covers every problem:
         then one column per verifier / merged group of the model."""
         x = self.features(split)
-        per_verifier = per_verifier and len(self.units) == 1 and hasattr(self.units[-1].model, "verifier_llr")
+        per_verifier = per_verifier and len(self.units) == 1
         llr = None
         prior = np.full(split.valid.shape, np.nan)
         if len(self.units) > 1:
@@ -275,12 +275,14 @@ class WeakSupervision(Method):
             rows = np.broadcast_to(problems[:, None], split.valid[problems].shape)[split.valid[problems]]
             cols = np.broadcast_to(np.arange(split.valid.shape[1])[None, :],
                                    split.valid[problems].shape)[split.valid[problems]]
-            evidence = self._posterior(unit.model, inputs, None, 0.5)  # a prior of 1/2 adds nothing
-            columns = unit.model.verifier_llr(inputs) if per_verifier else evidence[:, None]
+            columns = unit.model.verifier_llr(inputs)  # one pass over the inputs: the slow part
+            evidence = columns.sum(axis=1)
+            if not per_verifier:
+                columns = evidence[:, None]
             if llr is None:
                 llr = np.full(split.valid.shape + (columns.shape[1],), np.nan)
             llr[rows, cols] = columns
-            prior[rows, cols] = self._posterior(unit.model, inputs, groups, cb) - evidence
+            prior[rows, cols] = unit.model._em.prior_log_odds(evidence, groups, cb)
         if llr is None:
             llr = np.full(split.valid.shape + (1,), np.nan)
         return llr, prior
@@ -300,7 +302,15 @@ class WeakSupervision(Method):
             return
         clusters = answer_clusters(train.data.answer_codes, train.valid)
         llr, _ = self._evidence_and_prior(train, per_verifier=True)
-        self.answers = AnswerModel().fit(llr, clusters)
+        unit = self.units[-1]
+        codes = None
+        if llr.shape[-1] < 3 and len(self.units) == 1 and hasattr(unit.model, "codes"):
+            items, _ = self._items(train, np.arange(train.n_problems), self.features(train))
+            codes = unit.model.codes(items[:, unit.keep])
+        if codes is not None:
+            self.answers = AnswerModel().fit_joint(unit.model, codes, clusters)
+        else:
+            self.answers = AnswerModel().fit(llr, clusters)
         self.info["answer_pooling"] = self.answers.describe()
 
     def score(self, split: Prepared) -> np.ndarray:
@@ -311,13 +321,6 @@ class WeakSupervision(Method):
 
             return self.answers.sample_scores(llr, answer_clusters(split.data.answer_codes, split.valid))
         return prior + llr[..., 0]
-
-    @staticmethod
-    def _posterior(model, inputs, groups, class_balance) -> np.ndarray:
-        if hasattr(model, "log_odds"):
-            return model.log_odds(inputs, groups=groups, class_balance=class_balance)
-        proba = model.predict_proba(inputs, groups=groups)
-        return np.log(np.clip(proba, 1e-12, 1)) - np.log(np.clip(1 - proba, 1e-12, 1))
 
     def probability(self, scores: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * scores))  # sigmoid of the log-odds: P(correct | votes)
