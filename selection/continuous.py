@@ -90,7 +90,13 @@ class ContinuousLabelModel:
             raise InputError("every verifier needs at least one non-missing score")
         cut = np.nanmedian(scores, axis=0) if thresholds is None else np.asarray(thresholds, float)
         with np.errstate(invalid="ignore"):
-            votes = np.where(seen, (scores > cut).astype(np.int64), -1)
+            above, at_least = scores > cut, scores >= cut
+        # A discrete verifier (yes/no, 1-10) often has its median ON a value: "> median" may then
+        # be all 0. Take whichever side of the tie splits the samples more evenly.
+        share = lambda v: np.nanmean(np.where(seen, v, np.nan), axis=0)  # noqa: E731
+        with np.errstate(all="ignore"):
+            even = np.abs(share(above) - 0.5) <= np.abs(share(at_least) - 0.5)
+        votes = np.where(seen, np.where(even, above, at_least).astype(np.int64), -1)
 
         if self.dependent_groups == "auto":
             binary = DependencyAwareLabelModel(**self.em_kwargs).fit(votes, groups, class_balance)

@@ -1,22 +1,29 @@
-"""Weaver's weak supervision: many weak verifiers -> P(correct | votes), without labels.
+"""Weaver's weak supervision: many weak verifiers -> P(correct | evidence), without labels.
 
 Steps, all fitted on the training split and applied unchanged to any split:
-1. binarize the normalized scores at ``data_cfg.reward_threshold`` (missing -> abstain, -1);
+1. evidence (``evidence``): ``continuous`` (default) gives the label model each verifier's
+   score, binned by quantiles of its rank (``selection.continuous``); ``binary`` binarizes the
+   normalized scores at ``data_cfg.reward_threshold`` (Weaver's votes). Missing = abstain;
 2. drop verifiers whose vote rate is extreme (``drop_imbalanced_verifiers``): ``all`` keeps
    0.1 < rate < 0.9, ``small`` drops those that rarely say correct (keeps rate > 0.5),
    ``large`` drops those that nearly always say correct (keeps rate < 0.5), ``adaptive``
    picks one of those rules from a class balance estimated WITHOUT labels (hard problems
-   -> large, easy -> small). If a rule would drop every verifier, all are kept;
+   -> large, easy -> small). With continuous evidence there is no vote, so every rule but
+   ``none`` drops only nearly constant verifiers (one value for over 90% of samples).
+   If a rule would drop every verifier, all are kept;
 3. drop or merge groups of dependent verifiers found without labels (``use_deps``: none /
-   drop / model (= merge), ``selection.dependencies.DependencyAwareLabelModel``);
-4. fit ``selection.label_model.LabelModel``; the class balance is estimated by it unless
+   drop / model (= merge), ``selection.dependencies``);
+4. fit the label model; the class balance is estimated by it unless
    ``cb_args.class_balance`` is a float or ``labels`` (the reference's headline setting,
-   reported as a label use).
+   reported as a label use);
+5. answer pooling (``answer_pooling``: auto / true / false, ``selection.answers``): where
+   samples have extracted answers, the evidence of samples sharing an answer is pooled and
+   the answer's popularity is a learned prior; a sample's score is its answer's log-odds.
 
 ``model_cfg.model_class``: ``per_dataset`` one model, one class balance; ``per_problem`` one
 model with a class balance per problem (re-estimated label-free on test problems);
 ``cluster`` one model per cluster of problems grouped by a label-free feature.
-The score is the posterior log-odds (monotone in P(correct | votes), without the rounding
+The score is the posterior log-odds (monotone in P(correct | evidence), without the rounding
 of probabilities to exactly 1.0 that would create false ties).
 """
 from __future__ import annotations
