@@ -66,8 +66,12 @@ class ContinuousLabelModel:
         if self.dependent_groups_:
             grouped = {j for g in self.dependent_groups_ for j in g}
             singles = [j for j in range(scores.shape[1]) if j not in grouped]
-            with np.errstate(all="ignore"):
-                joint = [np.nanmean(out[:, g], axis=1) for g in self.dependent_groups_]
+            joint = []
+            for g in self.dependent_groups_:  # mean of the members present; NaN when none voted
+                present = ~np.isnan(out[:, g])
+                total = np.where(present, out[:, g], 0.0).sum(axis=1)
+                count = present.sum(axis=1)
+                joint.append(np.where(count > 0, total / np.maximum(count, 1), np.nan))
             out = np.column_stack([out[:, singles]] + joint)
         return out
 

@@ -68,11 +68,31 @@ def split_problems(n: int, cfg, rng: np.random.Generator) -> tuple[np.ndarray, n
     return np.sort(train), np.sort(test), same
 
 
+MIN_VARYING_PROBLEMS = 0.05
+
+
+def _varies_within(scores: np.ndarray, valid: np.ndarray) -> float:
+    """Share of problems (with 2+ scored samples) on which the verifier's scores differ."""
+    x = np.where(valid & ~np.isnan(scores), scores, np.nan)
+    scored = (~np.isnan(x)).sum(axis=1)
+    with np.errstate(all="ignore"):
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            spread = np.nanmax(x, axis=1) - np.nanmin(x, axis=1)
+    eligible = scored >= 2
+    if not eligible.any():
+        return 1.0  # one sample per problem: nothing to tell apart, nothing to judge by
+    return float(np.mean(spread[eligible] > 0))
+
+
 def drop_unusable_verifiers(data: SelectionData, train_idx: np.ndarray) -> tuple[SelectionData, dict[str, str]]:
     """Leave out verifiers that carry no information on the training split, and say why.
 
     All scores missing, or one value for every sample: no label model can learn anything from
-    them, and some would divide by zero. Raises a one-line InputError when none is left.
+    them, and some would divide by zero. One value per problem (a problem-level confidence):
+    it cannot choose between a problem's samples, yet it tracks how easy problems are, and a
+    label model would take that for correctness and let it override the real verifiers. Raises a one-line InputError when none is left.
     """
     scores = data.scores[train_idx]
     valid = data.valid[train_idx]
@@ -85,6 +105,9 @@ def drop_unusable_verifiers(data: SelectionData, train_idx: np.ndarray) -> tuple
             dropped[v.name] = "every score on the training split is missing"
         elif np.ptp(seen) == 0:
             dropped[v.name] = f"the same score ({seen[0]:g}) for every training sample"
+        elif _varies_within(scores[:, :, j], valid) < MIN_VARYING_PROBLEMS:
+            dropped[v.name] = ("one score for all samples of a problem on over 95% of training problems: "
+                               "it cannot tell a problem's samples apart")
         else:
             keep.append(j)
     if not keep:

@@ -181,6 +181,18 @@ def test_all_null_and_constant_verifiers_are_named_not_fatal(tmp_path, capsys):
     assert "WARNING: verifier Dead left out" in format_table(res)
 
 
+def test_problem_level_verifier_is_left_out(tmp_path):
+    """Constant within each problem but tracking its difficulty: it cannot choose a sample."""
+    rows = make_rows(40, 8, seed=6)
+    for r in rows:
+        share = float(np.mean(r["answer_correct"]))
+        r["Easy_scores"] = [share] * len(r["samples"])
+    path = save_rows(rows, tmp_path / "easy.hf")
+    res = _run(tmp_path, "plot=false", path=path)
+    assert "cannot tell a problem's samples apart" in res["dataset"]["dropped_verifiers"]["Easy"]
+    assert "Easy" not in res["dataset"]["prepared_verifiers"]
+
+
 def test_only_unusable_verifiers_is_a_one_line_error(tmp_path):
     path = save_rows(_with_bad_columns(), tmp_path / "bad.hf")
     with pytest.raises(InputError, match="no usable verifier.*Dead.*Flat") as err:
