@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 from toolkit.errors import InputError
 
-CONFIG_DIR = Path(__file__).resolve().parent / "configs"
+CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs" / "selection"  # top-level configs/
 
 VERIFIER_TYPES = ("all", "reward_models", "judges")
 VERIFIER_SIZES = ("all", "small", "medium", "large")

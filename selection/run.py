@@ -28,9 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="configs: " + ", ".join(selection_config.config_names())
         + "\n\nkeys (defaults before any config file):\n" + selection_config.describe_keys())
     parser.add_argument("--config-name", "--config_name", dest="config_name", default="weak_supervision",
-                        help="a config in selection/configs (or a path to a .yaml file)")
+                        help="a config in configs/selection (or a path to a .yaml file)")
     parser.add_argument("--config-path", "--config_path", dest="config_path", default=None,
-                        help="folder holding --config-name (default: selection/configs)")
+                        help="folder holding --config-name (default: configs/selection)")
     parser.add_argument("--print-config", action="store_true", help="print the resolved config and exit")
     parser.add_argument("overrides", nargs="*", metavar="key.sub=value")
     return parser
