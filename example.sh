@@ -24,7 +24,8 @@ echo "== 2. extract and grade answers (rules only: no extractor configured)"
 
 echo "== 3. score with the embedded LM judge (verdict value = P(True) from logprobs; unparseable verdicts stay null)"
 "$PY" generation/unified_RMs_and_LM_Judges.py --dataset_path "$OUT/evaluated.hf" \
-    --output_path "$OUT/scored.hf" --lm_judges smollm2 --verdicts_per_sample 1 --max_new_tokens 8 --batch_size 4
+    --output_path "$OUT/scored.hf" --lm_judges smollm2 --verdicts_per_sample 1 --max_new_tokens 8 --batch_size 4 \
+    || [ "$?" -eq 1 ]  # exit 1 = some verdicts stay null (a 135M judge); the output is written, selection goes on
 
 echo "== 4. select one answer per problem (label-free weak supervision, half held out)"
 "$PY" selection/run.py --config-name weak_supervision data_cfg.dataset_path="$OUT/scored.hf" \

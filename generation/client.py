@@ -37,6 +37,9 @@ class Request:
 
 
 def failed(reason: str, n: int) -> list[Completion]:
+    from toolkit.secrets import redact_text
+
+    reason = redact_text(reason)  # reasons are journaled and printed: no key or credentialed URL in them
     return [Completion(text=None, error=reason) for _ in range(n)]
 
 
@@ -121,7 +124,9 @@ class Client:
                     if not future.cancelled() and future.exception() is not None:
                         exc = future.exception()
                         if isinstance(exc, FatalBackendError):
-                            raise InputError(f"{self.backend.name} refused the request: {exc}") from None
+                            from toolkit.secrets import redact_text
+
+                            raise InputError(redact_text(f"{self.backend.name} refused the request: {exc}")) from None
                         raise exc
                     continue
                 yield item

@@ -162,13 +162,26 @@ def _chunks(table, size: int) -> Iterator[Any]:
 
 
 def evaluate(config: EvaluationConfig) -> EvaluationReport:
+    """The whole run holds ``<output>``'s lock; a swap a crash interrupted is finished first."""
+    from toolkit.run_store import output_lock, recover
+
+    config.validate()
+    with output_lock(config.output_path):
+        recover(config.output_path)
+        return _evaluate(config)
+
+
+def _evaluate(config: EvaluationConfig) -> EvaluationReport:
+    from toolkit.run_store import check_output_identity
     from verifiers.grading.llm_extract import configured_extractor
 
     config.validate()
     ds = load_input(config)
     extractor_model, note = configured_extractor(config.extractor_model, config.base_url, config.no_llm)
     progress = EvaluationProgress(config.output_path)
-    progress.check_identity(identity(config, extractor_model, _fingerprint(ds)))
+    run_identity = identity(config, extractor_model, _fingerprint(ds))
+    check_output_identity(config.output_path, "evaluation", run_identity, "grades")
+    progress.check_identity(run_identity)
     ids = ds["id"]
     done = progress.load(set(ids))
     resumed = len(done)
@@ -258,7 +271,8 @@ def _write_output(config, ds, done, progress, resumed, note, stats, extractor_mo
     manifest = build_manifest("evaluation", asdict(config), extractor={"model": extractor_model, "note": note,
                                                                      "base_url": config.base_url,
                                                                      "stats_this_run": stats},
-                              rows=len(records), resumed_rows=resumed, progress_dir=str(progress.dir), **counts)
+                              rows=len(records), resumed_rows=resumed, progress_dir=str(progress.dir),
+                              run_identity=identity(config, extractor_model, _fingerprint(ds)), **counts)
     out = save_dataset_atomic(dataset, config.output_path, manifest, input_path=config.input_path)
     report = EvaluationReport(dataset, out, len(records), resumed, note, stats, counts)
     print_summary(report)

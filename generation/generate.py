@@ -62,8 +62,21 @@ def identity(config: GenerationConfig, provider: str) -> dict[str, Any]:
 
 
 def generate_samples(config: GenerationConfig) -> GenerationReport:
+    """The whole run holds ``<output>``'s lock (a dry run only reads, so it takes none)."""
+    from toolkit.run_store import output_lock, recover
+
+    config.validate()
+    if config.dry_run:
+        return _generate_samples(config)
+    with output_lock(config.output_path):
+        recover(config.output_path)
+        return _generate_samples(config)
+
+
+def _generate_samples(config: GenerationConfig) -> GenerationReport:
     from generation.backends import check_credentials, resolve_provider
     from generation.progress_store import ProgressStore, instruction_hash
+    from toolkit.run_store import check_output_identity
 
     config.validate()
     rows, _ = load_rows(config)
@@ -72,6 +85,7 @@ def generate_samples(config: GenerationConfig) -> GenerationReport:
     if not config.dry_run:
         check_credentials(provider)
     store = ProgressStore(config.output_path)
+    check_output_identity(config.output_path, "generation", identity(config, provider), "samples")
     store.check_identity(identity(config, provider), write=not config.dry_run)
     hashes = {r["id"]: instruction_hash(r["instruction"]) for r in rows}
     successes, _ = store.load(hashes)
@@ -158,7 +172,8 @@ def _write_output(config, provider, rows, successes, store, resumed, usage, back
                                         "max_new_tokens": config.max_new_tokens, "seed": config.seed,
                                         "samples_per_instruction": k},
                               rows=len(rows), samples=len(rows) * k, failures=len(failures),
-                              usage_this_run=usage, usage_all_samples=totals, progress_dir=str(store.dir))
+                              usage_this_run=usage, usage_all_samples=totals, progress_dir=str(store.dir),
+                              run_identity=identity(config, provider))
     input_path = config.dataset if Path(config.dataset).exists() else None
     out = save_dataset_atomic(dataset, config.output_path, manifest, input_path=input_path)
     if failures:

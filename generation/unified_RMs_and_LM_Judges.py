@@ -44,11 +44,11 @@ def main(argv: list[str] | None = None) -> int:
             print(plan.to_table())
         return 0
     print(plan.to_table(), file=sys.stderr)  # where each verifier runs, before anything loads
-    from verifiers.runner import run_scoring, summarize
+    from verifiers.runner import has_failures, run_scoring, summarize
 
     run_scoring(config)
     print(summarize(config.output_path))
-    return 0
+    return 1 if has_failures(config.output_path) else 0  # non-zero while any score or verdict failed
 
 
 if __name__ == "__main__":

@@ -46,4 +46,8 @@ def save_weaver_scores(dataset, data: SelectionData, method, pre, path: str, cfg
                               labels_used=method.label_use(),
                               rows=len(out), train_rows=int(len(train_idx)),
                               test_rows=0 if same else int(len(test_idx)))
-    return save_dataset_atomic(out, path, manifest, input_path=cfg.data_cfg.dataset_path)
+    from toolkit.run_store import output_lock, recover
+
+    with output_lock(path, flag="data_cfg.weaver_scores_path"):
+        recover(path)
+        return save_dataset_atomic(out, path, manifest, input_path=cfg.data_cfg.dataset_path)

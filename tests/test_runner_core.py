@@ -10,6 +10,7 @@ import pytest
 from test_runner_helpers import (CALLS_FILE, CRASH_AFTER, FAIL_LOAD, fake_load_scorer, make_dataset,
                                  make_seq_cls_folder)
 from toolkit.dataset_io import read_manifest
+from toolkit.errors import InputError
 from verifiers.runner import run_scoring
 from verifiers.scoring_config import ScoringConfig
 
@@ -83,7 +84,9 @@ def test_journal_from_other_input_is_not_reused(setup):
     run_scoring(_config(tmp, data, rm_a, max_samples=2), scorer_factory=fake_load_scorer)
     first = _calls(tmp)
     assert first == 10 * 2
-    ds = run_scoring(_config(tmp, data, rm_a, max_samples=3), scorer_factory=fake_load_scorer)
+    with pytest.raises(InputError, match="max_samples|other settings"):  # the finished output says 2
+        run_scoring(_config(tmp, data, rm_a, max_samples=3), scorer_factory=fake_load_scorer)
+    ds = run_scoring(_config(tmp, data, rm_a, max_samples=3, overwrite=True), scorer_factory=fake_load_scorer)
     assert _calls(tmp) - first == 30  # a different setting: nothing reused
     assert all(len(r) == 3 for r in ds["rm_a_scores"])
 

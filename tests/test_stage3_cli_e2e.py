@@ -52,7 +52,8 @@ def test_cli_writes_rm_and_judge_columns(scored):
     import datasets
 
     tmp, result, out = scored
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 1, result.stderr[-3000:]  # broken_rm failed: non-zero while a failure remains
+    assert "Traceback" not in result.stderr
     ds = datasets.load_from_disk(str(out))
     assert len(ds) == 3
     scores = ds["tiny_rm_scores"]

@@ -20,9 +20,13 @@ def progress_dir(output_path: str | os.PathLike) -> Path:
 
 def check_run_identity(directory: Path, identity: dict[str, Any], what: str, write: bool = True) -> None:
     """Refuse a rerun whose settings differ from those that made ``directory``'s ``what``."""
+    from toolkit.secrets import redact
+
+    # Secrets never reach disk; a rerun with the same (or another) key still matches its old identity.
+    identity = redact(json.loads(json.dumps(identity, default=str)))
     path = directory / "identity.json"
     if path.exists():
-        old = json.loads(path.read_text())
+        old = redact(json.loads(path.read_text()))
         changed = [k for k in sorted(set(old) | set(identity)) if old.get(k) != identity.get(k)]
         if changed:
             diff = "; ".join(f"{k}: was {old.get(k)!r}, now {identity.get(k)!r}" for k in changed)

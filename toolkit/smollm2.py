@@ -54,7 +54,7 @@ class LlamaServer:
 
     def __init__(self, model_path: str | os.PathLike | None = None, port: int | None = None,
                  n_ctx: int = 4096, n_threads: int | None = None, startup_timeout: float = 120.0,
-                 extra_args: tuple[str, ...] = ()):
+                 extra_args: tuple[str, ...] = (), log_dir: str | os.PathLike | None = None):
         self.model_path = Path(model_path) if model_path else gguf_path()
         self.port = port or free_port()
         self.n_ctx = n_ctx
@@ -62,6 +62,10 @@ class LlamaServer:
         self.startup_timeout = startup_timeout
         self.extra_args = tuple(extra_args)
         self.proc: subprocess.Popen | None = None
+        # The server's log goes to ``log_dir/llama_server.log`` (a run's progress folder) when given,
+        # else to an anonymous temporary file: gone when the server stops, even after a kill -9.
+        self.log_dir = Path(log_dir) if log_dir is not None else None
+        self.log_path: Path | None = None
         self._log = None
 
     @property
@@ -71,7 +75,7 @@ class LlamaServer:
     def start(self) -> "LlamaServer":
         if importlib.util.find_spec("llama_cpp") is None:
             raise InputError("llama-cpp-python is not installed: run `bash setup.sh`")
-        self._log = tempfile.NamedTemporaryFile(prefix="llama_server_", suffix=".log", delete=False)
+        self._open_log()
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(self.model_path),
                "--host", "127.0.0.1", "--port", str(self.port), "--n_ctx", str(self.n_ctx),
                "--n_threads", str(self.n_threads), "--model_alias", EMBEDDED_MODEL_NAME, *self.extra_args]
@@ -83,8 +87,13 @@ class LlamaServer:
 
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"llama.cpp server exited early; log: {self._log.name}:\n"
-                                   + Path(self._log.name).read_text()[-2000:])
+                self._log.flush()
+                self._log.seek(max(0, self._log.seek(0, os.SEEK_END) - 2000))
+                tail = self._log.read().decode(errors="replace")
+                where = f"; log: {self.log_path}" if self.log_path is not None else ""
+                self.proc = None
+                self._close_log()
+                raise RuntimeError(f"llama.cpp server exited early{where}:\n{tail}")
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=2).status_code == 200:
                     return self
@@ -103,6 +112,23 @@ class LlamaServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
+        self._close_log()
+
+    def _open_log(self) -> None:
+        self._close_log()
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self.log_path = self.log_dir / "llama_server.log"
+            self._log = open(self.log_path, "a+b")
+        else:
+            self._log = tempfile.TemporaryFile(prefix="llama_server_", suffix=".log")
+            self.log_path = None
+
+    def _close_log(self) -> None:
+        """Close the log; a temporary one disappears with it (a caller-given folder keeps its log)."""
+        log, self._log = self._log, None
+        if log is not None:
+            log.close()
 
     def __enter__(self) -> "LlamaServer":
         return self.start()

@@ -124,13 +124,24 @@ def run_scoring(config: ScoringConfig, scorer_factory: Callable[..., Any] | None
     """Score ``config.dataset_path`` and write ``config.output_path``; returns the scored Dataset.
 
     ``isolate_workers`` (default: only when the plan uses GPUs) runs each placement as a
-    subprocess worker; ``scorer_factory`` replaces ``load_scorer`` in-process (tests).
+    subprocess worker; ``scorer_factory`` replaces ``load_scorer`` in-process (tests). The whole run
+    holds ``<output>``'s lock; a swap a crash interrupted is finished first.
     """
-    from toolkit.dataset_io import build_manifest, load_dataset_from_path, save_dataset_atomic
+    from toolkit.run_store import output_lock, recover
 
     config.validate()
     if Path(config.output_path).resolve() == Path(config.dataset_path).resolve():
         raise InputError(f"--output_path {config.output_path} is the input: inputs are never overwritten in place")
+    with output_lock(config.output_path):
+        recover(config.output_path)
+        return _run_scoring(config, scorer_factory, isolate_workers)
+
+
+def _run_scoring(config: ScoringConfig, scorer_factory, isolate_workers):
+    from toolkit.dataset_io import build_manifest, load_dataset_from_path, save_dataset_atomic
+    from toolkit.run_store import check_output_identity
+
+    config.validate()
     verifiers = resolve_verifiers(config)
     dataset = load_dataset_from_path(config.dataset_path)
     missing = [c for c in ("instruction", "samples") if c not in dataset.column_names]
@@ -142,6 +153,9 @@ def run_scoring(config: ScoringConfig, scorer_factory: Callable[..., Any] | None
                if not config.overwrite and all(c in dataset.column_names for c in v.columns)]
     todo = [v for v in verifiers if v.name not in skipped]
     progress_dir = output_progress_dir(config.output_path)
+    identity = _run_identity(config, verifiers, progress_dir)
+    check_output_identity(config.output_path, "score", identity, "scores", overwrite=config.overwrite,
+                          overwrite_flag="--overwrite (recomputes every verifier)")
     the_plan = plan_scoring(config, todo) if todo else None
     stats: dict[str, dict[str, Any]] = {}
     if todo:
@@ -164,7 +178,7 @@ def run_scoring(config: ScoringConfig, scorer_factory: Callable[..., Any] | None
         verifiers={v.name: {"spec": v.spec.to_dict(), "columns": v.columns, "target": v.target}
                    for v in verifiers},
         skipped_existing=skipped, plan=the_plan.to_dict() if the_plan else None,
-        judge_settings=_judge_settings(config), failures=failures, worker_stats=stats)
+        judge_settings=_judge_settings(config), failures=failures, worker_stats=stats, run_identity=identity)
     save_dataset_atomic(dataset, config.output_path, manifest, input_path=config.dataset_path)
     if todo and not any(f["failed_samples"] or f.get("model_error") for f in failures.values()):
         shutil.rmtree(progress_dir, ignore_errors=True)  # everything is in the output now
@@ -173,6 +187,27 @@ def run_scoring(config: ScoringConfig, scorer_factory: Callable[..., Any] | None
 
         push_to_hub(dataset, config.push_to_hub, manifest)
     return dataset
+
+
+def _run_identity(config: ScoringConfig, verifiers: list[Verifier], progress_dir: Path) -> dict[str, Any]:
+    """What decides the output: input, rows, and each verifier's settings (its journal's config hash)."""
+    judges = any(v.spec.kind == "judge" for v in verifiers)
+    return {"input": str(Path(config.dataset_path).expanduser().resolve()), "start_row": config.start_row,
+            "end_row": config.end_row, "max_rows": config.max_rows, "max_samples": config.max_samples,
+            "max_length": config.max_length, "judge_settings": _judge_settings(config) if judges else None,
+            "verifiers": {v.name: _job(v, config, progress_dir).config_hash for v in verifiers}}
+
+
+def has_failures(output_path: str) -> bool:
+    """True when this run left a failed model or a null score / verdict a rerun could fill: the exit code.
+
+    A null input sample (stage 1 failed to make it) has nothing to score and is not counted here.
+    """
+    from toolkit.dataset_io import read_manifest
+
+    failures = (read_manifest(output_path) or {}).get("failures") or {}
+    return any(f.get("model_error") or f.get("unscored_rows")
+               or (f.get("failed_samples") or 0) > (f.get("null_input_samples") or 0) for f in failures.values())
 
 
 def _select_rows(dataset, config: ScoringConfig):
@@ -324,7 +359,9 @@ def _assemble(dataset, table, todo: list[Verifier], jobs: dict[str, VerifierJob]
     from verifiers.workers import read_state, table_hashes
 
     ids = table["id"].to_pylist()
-    sizes = [len(s or []) for s in table["samples"].to_pylist()]
+    samples = table["samples"].to_pylist()
+    sizes = [len(s or []) for s in samples]
+    null_at = [{j for j, x in enumerate(s or []) if x is None} for s in samples]  # nothing to score there
     redone = {v.name for v in todo}
     errors = _kept_errors(dataset, redone)
     failures: dict[str, dict[str, Any]] = {}
@@ -336,7 +373,7 @@ def _assemble(dataset, table, todo: list[Verifier], jobs: dict[str, VerifierJob]
         st = stats.get(v.name, {})
         model_error = st.get("model_error") or st.get("worker_error") or state.model_error
         values: dict[str, list] = {c: [] for c in v.columns}
-        failed, missing = 0, 0
+        failed, missing, null_inputs = 0, 0, 0
         for i, (rid, n) in enumerate(zip(ids, sizes)):
             rec = state.done.get(rid) or state.retry.get(rid)
             if rec is None:
@@ -352,11 +389,12 @@ def _assemble(dataset, table, todo: list[Verifier], jobs: dict[str, VerifierJob]
             for s, e in enumerate(rec.get("sample_errors") or []):
                 if e:
                     failed += 1
+                    null_inputs += s in null_at[i]
                     errors[i].append({"verifier": v.name, "sample": s, "error": e})
         for c, col in values.items():
             new_columns[c] = pa.array(col, schema.field(c).type)
         failures[v.name] = {"failed_samples": failed, "unscored_rows": missing,
-                            "model_error": model_error if missing else None}
+                            "model_error": model_error if missing else None, "null_input_samples": null_inputs}
     new_columns[ERRORS_COLUMN] = pa.array(errors, ERRORS_TYPE())
     return _with_columns(dataset, new_columns), failures
 

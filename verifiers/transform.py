@@ -245,9 +245,10 @@ class JudgeTransform(_Transform):
     """An LM judge; the client opens on the first call (embedded server, API, vLLM, endpoint)."""
 
     def __init__(self, name: str, target: dict[str, Any], settings: Any = None, max_samples: int | None = None,
-                 judge: Any = None, concurrency: int | None = None):
+                 judge: Any = None, concurrency: int | None = None, log_dir: str | None = None):
         super().__init__(name, "judge_api", max_samples)
         self.target = target
+        self.log_dir = log_dir  # where an embedded llama.cpp server logs (the run's progress folder)
         self.settings = settings
         self.concurrency = concurrency
         self._judge = judge
@@ -262,7 +263,7 @@ class JudgeTransform(_Transform):
             self._stack = ExitStack()
             client = self._stack.enter_context(open_client(
                 self.target["model"], provider=self.target.get("provider"),
-                base_url=self.target.get("base_url"), concurrency=self.concurrency,
+                base_url=self.target.get("base_url"), concurrency=self.concurrency, log_dir=self.log_dir,
                 **(self.target.get("options") or {})))
             self._judge = LMJudge(client, self.settings)
         return self._judge

@@ -77,7 +77,8 @@ def make_transform(job: VerifierJob, scorer_factory: Callable[..., Any] | None =
         from verifiers.judges import JudgeSettings
 
         return JudgeTransform(job.name, job.target or {}, JudgeSettings(**job.judge_settings),
-                              max_samples=job.max_samples, judge=judge, concurrency=job.concurrency)
+                              max_samples=job.max_samples, judge=judge, concurrency=job.concurrency,
+                              log_dir=str(Path(job.journal).parent) if job.journal else None)
     from verifiers.specs import VerifierSpec
 
     if scorer_factory is None and job.scorer_factory:
@@ -210,4 +211,8 @@ if __name__ == "__main__":
     root = str(Path(__file__).resolve().parent.parent)
     if root not in sys.path:
         sys.path.insert(0, root)
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the runner says what to do
+        print("interrupted; the journal keeps finished rows", file=sys.stderr)
+        sys.exit(130)

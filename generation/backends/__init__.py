@@ -91,9 +91,9 @@ def open_backend(model: str, provider: str | None = None, base_url: str | None =
     if name == "vllm":
         if not model:
             raise InputError("--model must name a model folder or hub id for the vllm provider")
-        return cls(model, **{k: v for k, v in options.items() if v is not None})
+        return cls(model, **{k: v for k, v in options.items() if v is not None and k != "log_dir"})
     if name == "smollm2":
-        return cls(model, request_timeout=request_timeout)
+        return cls(model, request_timeout=request_timeout, log_dir=options.get("log_dir"))
     if name == "openai_compatible":
         if not base_url:
             raise InputError("provider openai_compatible needs --base_url (e.g. http://127.0.0.1:8000/v1)")

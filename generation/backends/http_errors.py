@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from generation.backends.base import PermanentError, TransientError
+from toolkit.secrets import redact_text
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504, 520, 522, 524, 529}
 #: Statuses that will fail every request of the run the same way (bad key, unknown model).
@@ -55,7 +56,7 @@ def raise_for_status(response: Any, endpoint: str) -> None:
     code = response.status_code
     if code < 400:
         return
-    detail = f"HTTP {code} from {endpoint}: {_short_body(response)}".rstrip(": ")
+    detail = redact_text(f"HTTP {code} from {endpoint}: {_short_body(response)}".rstrip(": "))
     if code in RETRYABLE_STATUS or code >= 500:
         raise TransientError(detail, retry_after=parse_retry_after(response.headers))
     if code in FATAL_STATUS:
@@ -68,9 +69,9 @@ def decode_json(response: Any, endpoint: str) -> dict:
     try:
         data = response.json()
     except ValueError as exc:
-        raise TransientError(f"malformed reply from {endpoint}: {_short_body(response)[:120]!r}") from exc
+        raise TransientError(redact_text(f"malformed reply from {endpoint}: {_short_body(response)[:120]!r}")) from exc
     if not isinstance(data, dict):
-        raise TransientError(f"malformed reply from {endpoint}: expected a JSON object")
+        raise TransientError(redact_text(f"malformed reply from {endpoint}: expected a JSON object"))
     return data
 
 
@@ -81,8 +82,8 @@ async def post_json(http: Any, url: str, payload: dict, headers: dict[str, str])
     try:
         response = await http.post(url, json=payload, headers=headers)
     except httpx.TimeoutException as exc:
-        raise TransientError(f"timeout talking to {url} ({type(exc).__name__})") from exc
+        raise TransientError(redact_text(f"timeout talking to {url} ({type(exc).__name__})")) from exc
     except httpx.TransportError as exc:  # connect errors, dropped connections, protocol errors
-        raise TransientError(f"connection problem with {url}: {type(exc).__name__}: {exc}") from exc
+        raise TransientError(redact_text(f"connection problem with {url}: {type(exc).__name__}: {exc}")) from exc
     raise_for_status(response, url)
     return decode_json(response, url)

@@ -38,8 +38,10 @@ class OpenAICompatibleBackend(Backend):
         try:
             httpx.get(f"{self.base_url}/models", headers=self.headers(), timeout=10.0)
         except httpx.HTTPError as exc:
-            raise InputError(f"cannot reach the server at {self.base_url} ({type(exc).__name__}: {exc}); "
-                             "is it running, and does --base_url end in /v1?") from None
+            from toolkit.secrets import redact_text
+
+            raise InputError(redact_text(f"cannot reach the server at {self.base_url} ({type(exc).__name__}: "
+                                         f"{exc}); is it running, and does --base_url end in /v1?")) from None
 
     def _client(self):
         if self._http is None:

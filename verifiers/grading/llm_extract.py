@@ -136,8 +136,11 @@ class LLMExtractor:
         if self._client is None:
             from generation.client import open_client
 
+            # The embedded server's log goes beside the cache: the run's progress folder.
+            log_dir = self.cache_path.parent if self.cache_path is not None else None
             self._ctx = open_client(self.model, base_url=self.base_url, concurrency=self.concurrency,
-                                    max_retries=3, request_timeout=self.request_timeout, api_key=self.api_key)
+                                    max_retries=3, request_timeout=self.request_timeout, api_key=self.api_key,
+                                    log_dir=log_dir)
             self._client = self._ctx.__enter__()
         return self._client
 
@@ -200,7 +203,9 @@ def configured_extractor(model: str | None, base_url: str | None, no_llm: bool =
         return None, "LLM extractor off (--no_llm): rules only"
     model = model or DEFAULT_EXTRACTOR_MODEL
     if base_url:
-        return model, f"LLM extractor {model} at {base_url} for samples the rules cannot read"
+        from toolkit.secrets import redact
+
+        return model, f"LLM extractor {model} at {redact(base_url)} for samples the rules cannot read"
     if model.lower() == "smollm2":
         return model, "LLM extractor: the embedded SmolLM2 for samples the rules cannot read"
     try:
