@@ -262,6 +262,11 @@ def load_selection_data(dataset, verifier_cfg, difficulty_column: str | None = N
     sample_ids = np.where(np.arange(n_slots)[None, :] < counts[:, None], np.arange(n_slots)[None, :], -1)
     scores = np.stack([per_sample_values(table.column(c.column), n_slots, counts, c.column, notes)
                        for c in chosen], axis=-1)
+    infinite = np.isinf(scores)
+    if infinite.any():  # not a score a verifier can mean; kept, it would flatten the verifier's scale
+        for j in np.flatnonzero(infinite.any(axis=(0, 1))):
+            notes.append(f"{chosen[j].column}: {int(infinite[..., j].sum())} infinite values treated as missing")
+        scores = np.where(infinite, np.nan, scores)
     if "answer_correct" in table.column_names:
         labels = per_sample_values(table.column("answer_correct"), n_slots, counts, "answer_correct", notes)
     else:

@@ -280,3 +280,13 @@ def test_bench_reads_the_default_config():
     """bench/selection.py must measure what users run: the weak_supervision config file."""
     text = (Path(__file__).resolve().parent.parent / "bench" / "selection.py").read_text()
     assert 'load_config("weak_supervision"' in text and "run_selection(cfg, dataset=dataset)" in text
+
+
+def test_infinite_scores_are_missing_and_named(tmp_path):
+    rows = make_rows(30, 8, seed=8)
+    rows[0]["A_scores"][0] = float("inf")
+    rows[1]["A_scores"][1] = float("-inf")
+    path = save_rows(rows, tmp_path / "inf.hf")
+    res = _run(tmp_path, "plot=false", path=path)
+    assert "A" in res["dataset"]["prepared_verifiers"]
+    assert any("A_scores: 2 infinite values treated as missing" in w for w in res["warnings"])
