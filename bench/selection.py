@@ -164,6 +164,18 @@ def fit_time(args) -> None:
           f"default {ours:.2f} s, snorkel LabelModel {snorkel_s:.2f} s (snorkel/default {snorkel_s / ours:.1f}x)")
 
 
+def real_splits(title: str, ds, scores, labels, args) -> dict:
+    """The default run over ``args.splits`` random half splits of one real dataset."""
+    runs, times = [], []
+    for seed in range(args.splits):
+        row, t = one_run(ds, scores, labels, seed, {})
+        runs.append(row)
+        times.append(t)
+    summary = summarize(runs, times)
+    print_block(title, summary, f"{args.splits} random half splits")
+    return summary
+
+
 def rewardmath(args):
     path = DATA / "rewardmath_dev.jsonl"
     if not path.exists():
@@ -174,15 +186,8 @@ def rewardmath(args):
     scores = np.array([[r[k] for k in names] for r in rows], float).transpose(0, 2, 1)
     labels = np.array([r["answer_correct"] for r in rows], float)
     keep = [{k: v for k, v in r.items() if k != "sample_sources"} for r in rows]
-    ds = rows_to_dataset(keep)
-    runs, times = [], []
-    for seed in range(args.splits):
-        row, t = one_run(ds, scores, labels, seed, {})
-        runs.append(row)
-        times.append(t)
-    summary = summarize(runs, times)
-    print_block("RewardMATH (real scores, 22 verifiers / 26 columns)", summary, f"{args.splits} random half splits")
-    return summary
+    return real_splits("RewardMATH (real scores, 22 verifiers / 26 columns)", rows_to_dataset(keep), scores,
+                       labels, args)
 
 
 def qwen(args):
@@ -199,15 +204,8 @@ def qwen(args):
                      "answer_correct": [bool(x) for x in r["score"]], "RM_scores": rm})
     scores = np.array([r["RM_scores"] for r in rows], float)[:, :, None]
     labels = np.array([r["answer_correct"] for r in rows], float)
-    ds = rows_to_dataset(rows)
-    runs, times = [], []
-    for seed in range(args.splits):
-        row, t = one_run(ds, scores, labels, seed, {})
-        runs.append(row)
-        times.append(t)
-    summary = summarize(runs, times)
-    print_block("Qwen2.5-Math 800 (real responses, one reward model)", summary, f"{args.splits} random half splits")
-    return summary
+    return real_splits("Qwen2.5-Math 800 (real responses, one reward model)", rows_to_dataset(rows), scores,
+                       labels, args)
 
 
 def main(argv=None) -> int:

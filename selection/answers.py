@@ -42,7 +42,6 @@ class Clusters:
     index: np.ndarray      # (P, S) cluster id per slot, -1 for padding
     size: np.ndarray       # (C,) samples per cluster
     log_share: np.ndarray  # (C,) log(size / samples of the problem)
-    problem: np.ndarray    # (C,) problem row of each cluster
 
 
 def answer_clusters(answer_codes: np.ndarray, valid: np.ndarray) -> Clusters:
@@ -61,16 +60,16 @@ def answer_clusters(answer_codes: np.ndarray, valid: np.ndarray) -> Clusters:
     size = np.bincount(inverse, minlength=len(uniq)).astype(np.float64)
     problem = uniq // width
     n_per_problem = valid.sum(axis=1).astype(np.float64)
-    return Clusters(index=index, size=size, log_share=np.log(size / n_per_problem[problem]), problem=problem)
+    return Clusters(index=index, size=size, log_share=np.log(size / n_per_problem[problem]))
 
 
-def has_answers(answer_codes: np.ndarray, valid: np.ndarray, min_share: float = 0.5) -> bool:
+def has_answers(answer_codes: np.ndarray, valid: np.ndarray, clusters: Clusters,
+                min_share: float = 0.5) -> bool:
     """Pooling pays off when most samples have an answer and some answers repeat."""
     answered = valid & (answer_codes >= 0)
     if answered.sum() < min_share * max(valid.sum(), 1):
         return False
-    cl = answer_clusters(answer_codes, valid)
-    return bool((cl.size >= 2).any())
+    return bool((clusters.size >= 2).any())
 
 
 class AnswerModel:
@@ -94,13 +93,11 @@ class AnswerModel:
         np.add.at(out, cl.index[ok], vals)
         return out
 
-    def pooled(self, llr: np.ndarray, cl: Clusters, rho: np.ndarray | None = None,
-               sums: np.ndarray | None = None) -> np.ndarray:
+    def pooled(self, llr: np.ndarray, cl: Clusters, sums: np.ndarray | None = None) -> np.ndarray:
         """(C,) pooled evidence: per column n_eff * cluster mean, summed over columns."""
-        rho = self.rho_ if rho is None else rho
         sums = self._sums(llr, cl) if sums is None else sums
         n = cl.size[:, None]
-        return (sums / (1.0 + (n - 1.0) * rho[None, :])).sum(axis=1)
+        return (sums / (1.0 + (n - 1.0) * self.rho_[None, :])).sum(axis=1)
 
     def _fit_prior(self, evidence: np.ndarray, x: np.ndarray, a: float, b: float) -> tuple[float, float]:
         """EM for the prior's (a, b) with the evidence fixed; a few Newton steps per M-step."""

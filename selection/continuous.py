@@ -150,10 +150,13 @@ class ContinuousLabelModel:
         self._em = em
         self.class_balance_ = em.class_balance_
 
-    def _gaussian_llr(self, x):
+    def _gaussian_columns(self, x):
+        """(items, columns) Gaussian log-likelihood ratio per column, NaN where missing."""
         (mu1, v1), (mu0, v0) = self._gauss
-        ll = 0.5 * (np.log(v0 / v1) - (x - mu1) ** 2 / v1 + (x - mu0) ** 2 / v0)
-        return np.nansum(ll, axis=1)
+        return 0.5 * (np.log(v0 / v1) - (x - mu1) ** 2 / v1 + (x - mu0) ** 2 / v0)
+
+    def _gaussian_llr(self, x):
+        return np.nansum(self._gaussian_columns(x), axis=1)
 
     def codes(self, scores) -> np.ndarray | None:
         """The categorical codes the EM sees (for ``self._em.m_step``); None for the Gaussian method."""
@@ -166,9 +169,7 @@ class ContinuousLabelModel:
         normal = self._normal_scores(np.asarray(scores, dtype=np.float64))
         if self.method == "quantile":
             return self._em.column_llr(self._codes(normal))
-        (mu1, v1), (mu0, v0) = self._gauss
-        ll = 0.5 * (np.log(v0 / v1) - (normal - mu1) ** 2 / v1 + (normal - mu0) ** 2 / v0)
-        return np.nan_to_num(ll)
+        return np.nan_to_num(self._gaussian_columns(normal))
 
     # ---- inference -------------------------------------------------------------------------
     def log_odds(self, scores, groups=None, class_balance=None) -> np.ndarray:

@@ -155,7 +155,7 @@ def run_selection(cfg, dataset=None) -> dict[str, Any]:
         names.append("weak_supervision_calibrated")  # the small-label row, beside the label-free default
     methods, results = {}, {}
     seed = int(d.random_seed)
-    scores_test = {}
+    scores_test, scores_train = {}, {}
     for name in names:
         method = get_method(name, cfg)
         start = time.perf_counter()
@@ -163,6 +163,7 @@ def run_selection(cfg, dataset=None) -> dict[str, Any]:
         fit_seconds = time.perf_counter() - start
         s_train, s_test = method.score(p_train), method.score(p_test)
         methods[method.name], scores_test[method.name] = method, s_test
+        scores_train[method.name] = s_train
         used = method.uses_labels
         results[method.name] = {
             "kind": method.kind, "description": method.description, "labels_used": used,
@@ -198,7 +199,8 @@ def run_selection(cfg, dataset=None) -> dict[str, Any]:
         "labels_used": label_uses,
         "warnings": warnings,
     }
-    out["reliability"] = reliability(methods[cfg.model_cfg.model_type], p_train, cfg, dropped)
+    primary = methods[cfg.model_cfg.model_type]
+    out["reliability"] = reliability(primary, scores_train[primary.name], p_train, cfg, dropped)
     if cfg.k_curve:
         out["k_curve"] = k_curve(methods, pre, test, seed)
     if cfg.output_dir:
@@ -206,12 +208,13 @@ def run_selection(cfg, dataset=None) -> dict[str, Any]:
     return out
 
 
-def reliability(method, split, cfg, dropped: dict[str, str]) -> dict[str, Any]:
-    """Per verifier: estimated (label-free posterior) beside true quality, on the training split."""
+def reliability(method, scores: np.ndarray, split, cfg, dropped: dict[str, str]) -> dict[str, Any]:
+    """Per verifier: estimated (label-free posterior) beside true quality, on the training split
+    (``scores``: the method's scores of that split)."""
     from selection.report import verifier_reliability
 
     valid = split.valid
-    post = method.probability(method.score(split))[valid]
+    post = method.probability(scores)[valid]
     post = np.clip(np.nan_to_num(post, nan=0.5), 0.0, 1.0)
     info = method.info.get("all", {}) if isinstance(method.info, dict) else {}
     status = dict(info.get("dropped", {}))
@@ -268,20 +271,9 @@ def write_outputs(out, cfg, methods, pre, data, dataset, train_idx, test_idx, sa
 
 
 def write_json_atomic(path: Path, value) -> None:
-    """Write to a temporary file in the same folder, fsync, then rename over ``path``."""
-    import os
-    import tempfile
+    from toolkit.run_store import write_text_atomic
 
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(json.dumps(value, indent=2, default=_json_default))
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, json.dumps(value, indent=2, default=_json_default))
 
 
 def _json_default(value):

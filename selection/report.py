@@ -8,8 +8,6 @@ as 0/1 weights. The model never reads the labels; they only sit beside the estim
 """
 from __future__ import annotations
 
-import os
-import uuid
 from pathlib import Path
 
 import numpy as np
@@ -137,18 +135,6 @@ def verifier_reliability(scores: np.ndarray, posterior: np.ndarray, names: list[
     }
 
 
-def _atomic(path: Path, write) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file in the target folder, then move it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")  # umask permissions
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _markdown(report: dict, groups: list[list[str]] | None, title: str) -> str:
     fmt = lambda v: "–" if v is None else (f"{v:.3f}" if isinstance(v, float) else str(v))  # noqa: E731
     rows = report["verifiers"]
@@ -211,6 +197,8 @@ def write_reliability_report(report: dict, folder, *, groups: list[list[str]] | 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     text = _markdown(report, groups, title)
-    md = _atomic(folder / "reliability.md", lambda p: Path(p).write_text(text, encoding="utf-8"))
-    png = _atomic(folder / "reliability.png", lambda p: _heatmap(report, p))
+    from toolkit.run_store import write_file_atomic, write_text_atomic
+
+    md = write_text_atomic(folder / "reliability.md", text)
+    png = write_file_atomic(folder / "reliability.png", lambda p: _heatmap(report, p))
     return [md, png]

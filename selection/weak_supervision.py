@@ -302,12 +302,11 @@ class WeakSupervision(Method):
         self.answers = None
         if mode in ("false", "none", "off"):
             return
-        usable = has_answers(train.data.answer_codes, train.valid)
-        if not usable:
+        clusters = answer_clusters(train.data.answer_codes, train.valid)
+        if not has_answers(train.data.answer_codes, train.valid, clusters):
             if mode == "true":
                 self.info["answer_pooling"] = "requested, but the training split has no repeated answers"
             return
-        clusters = answer_clusters(train.data.answer_codes, train.valid)
         llr, _ = self._evidence_and_prior(train, per_verifier=True)
         unit = self.units[-1]
         codes = None
@@ -320,14 +319,20 @@ class WeakSupervision(Method):
             self.answers = AnswerModel().fit(llr, clusters)
         self.info["answer_pooling"] = self.answers.describe()
 
-    def score(self, split: Prepared) -> np.ndarray:
-        pooled = self.answers is not None and (split.data.answer_codes[split.valid] >= 0).any()
-        llr, prior = self._evidence_and_prior(split, per_verifier=pooled)
-        if pooled:
+    def _pooled(self, split: Prepared) -> bool:
+        return self.answers is not None and bool((split.data.answer_codes[split.valid] >= 0).any())
+
+    def _score_from(self, split: Prepared, llr: np.ndarray, prior: np.ndarray) -> np.ndarray:
+        """Sample scores from ``_evidence_and_prior``'s output (per-verifier columns when pooled)."""
+        if self._pooled(split):
             from selection.answers import answer_clusters
 
             return self.answers.sample_scores(llr, answer_clusters(split.data.answer_codes, split.valid))
-        return prior + llr[..., 0]
+        return prior + llr.sum(axis=-1)
+
+    def score(self, split: Prepared) -> np.ndarray:
+        llr, prior = self._evidence_and_prior(split, per_verifier=self._pooled(split))
+        return self._score_from(split, llr, prior)
 
     def probability(self, scores: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * scores))  # sigmoid of the log-odds: P(correct | votes)
@@ -386,8 +391,8 @@ class CalibratedWeakSupervision(WeakSupervision):
     params_key = "weak_supervision"
 
     def _features(self, split: Prepared) -> np.ndarray:
-        base = super().score(split)
-        llr, _ = self._evidence_and_prior(split, per_verifier=True)
+        llr, prior = self._evidence_and_prior(split, per_verifier=True)  # once: the slow part
+        base = self._score_from(split, llr, prior)
         with np.errstate(all="ignore"):
             return np.concatenate([np.nan_to_num(base)[..., None], np.nan_to_num(llr)], axis=-1)
 

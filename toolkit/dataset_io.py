@@ -12,7 +12,6 @@ import shutil
 import subprocess
 import sys
 import time
-import uuid
 from importlib import metadata
 from pathlib import Path
 from typing import Any

@@ -36,6 +36,6 @@ def check_run_identity(directory: Path, identity: dict[str, Any], what: str, wri
         return
     if write:
         directory.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(identity, indent=2, sort_keys=True))
-        os.replace(tmp, path)
+        from toolkit.run_store import write_text_atomic
+
+        write_text_atomic(path, json.dumps(identity, indent=2, sort_keys=True))

@@ -231,6 +231,27 @@ def swap_into_place(tmp: Path, out: Path) -> None:
     _remove(old)
 
 
+def write_file_atomic(path: str | os.PathLike, write) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, fsync it, then rename it over
+    ``path``: readers see the old file or the new one, never half of one. On any failure the
+    temporary file is removed and ``path`` is untouched."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    return write_file_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
 def _write_journal(path: Path, info: dict[str, Any]) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(json.dumps(info))
